@@ -1,0 +1,3 @@
+"""latentrw: train GANs and improve their samples after training."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,135 @@
+"""The ``latentrw`` command. Subcommands only parse arguments and call the API."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+
+from latentrw.config import TrainConfig
+from latentrw.data import DATASETS
+from latentrw.errors import LatentrwError
+from latentrw.models import MODELS
+from latentrw.objectives import OBJECTIVES
+from latentrw.priors import PRIORS
+
+
+def _user_errors(fn):
+    """Show our own errors as one clear line instead of a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except LatentrwError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.version_option(package_name="latentrw")
+def main() -> None:
+    """latentrw: train GANs on MNIST, Fashion-MNIST and 2-D data, and improve their samples."""
+
+
+@main.group()
+def data() -> None:
+    """Fetch, verify and cache datasets."""
+
+
+@data.command("prepare")
+@click.argument("names", nargs=-1, required=True, type=click.Choice(DATASETS.names()))
+@click.option("--source-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder holding the four IDX files (gzipped or not) to use instead of downloading.")
+@_user_errors
+def data_prepare(names: tuple[str, ...], source_dir: Path | None) -> None:
+    """Fetch/cache datasets and print where they live and their checksums."""
+    from latentrw.data import load_dataset
+
+    for name in names:
+        ds = load_dataset(name, source_dir)
+        click.echo(f"{name}: {len(ds.x_train)} train / {len(ds.x_test)} test, {ds.x_train.dtype}, "
+                   f"from {ds.info['source']}")
+        if "cache" in ds.info:
+            click.echo(f"  cached in {ds.info['cache']}")
+        for fname, digest in ds.info["sha256"].items():
+            click.echo(f"  sha256 {digest}  {fname}")
+
+
+@data.command("list")
+def data_list() -> None:
+    """List the registered datasets."""
+    for name in DATASETS:
+        click.echo(name)
+
+
+_DEFAULTS = TrainConfig()
+
+
+@main.command()
+@click.option("--dataset", type=click.Choice(DATASETS.names()), default=_DEFAULTS.dataset)
+@click.option("--model", type=click.Choice(MODELS.names()), default=_DEFAULTS.model,
+              help="Network family (toy for 2-D sets).")
+@click.option("--objective", type=click.Choice(OBJECTIVES.names()), default=_DEFAULTS.objective)
+@click.option("--prior", type=click.Choice(PRIORS.names()), default=_DEFAULTS.prior,
+              help="Latent prior; gm = GM-GAN learnable mixture.")
+@click.option("--epochs", type=click.IntRange(min=1), default=_DEFAULTS.epochs)
+@click.option("--batch-size", type=click.IntRange(min=1), default=_DEFAULTS.batch_size)
+@click.option("--z-dim", type=click.IntRange(min=1), default=None, help="Latent size [100 images, 2 for 2-D].")
+@click.option("--lr-g", type=click.FloatRange(min=0, min_open=True), default=None, help="[objective's default]")
+@click.option("--lr-d", type=click.FloatRange(min=0, min_open=True), default=None, help="[objective's default]")
+@click.option("--n-critic", type=click.IntRange(min=1), default=None, help="D steps per G step [objective's default]")
+@click.option("--lr-decay", type=click.Choice(["none", "linear"]), default=_DEFAULTS.lr_decay)
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None, help="D dropout (mlp only).")
+@click.option("--width", type=click.IntRange(min=1), default=None, help="Channel width (cnn only) [64].")
+@click.option("--seed", type=int, default=_DEFAULTS.seed)
+@click.option("--device", default=_DEFAULTS.device, help="cpu, cuda or auto.")
+@click.option("--checkpoint-every", type=click.IntRange(min=0), default=0,
+              help="Steps between checkpoints; 0 = every epoch.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Run directory to create (a run with the same config there is continued, not redone).")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Continue the run in this directory from its last checkpoint (only --epochs/--device apply).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_user_errors
+def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int, device: str, **options) -> None:
+    """Train a GAN and write a run directory (config, weights, log, sample grids)."""
+    from latentrw.run import CONFIG
+    from latentrw.train import train as run_training
+
+    if resume_dir is not None:
+        cfg = TrainConfig.load(resume_dir / CONFIG)
+        cfg.epochs, cfg.device = epochs, device
+        path = run_training(cfg, resume_dir, resume=True, progress=not quiet)
+    else:
+        if out is None:
+            raise click.UsageError("give --out DIR for a new run, or --resume DIR to continue one")
+        width, dropout = options.pop("width"), options.pop("dropout")
+        g_opts = {"width": width} if width is not None else {}
+        d_opts = {**g_opts, **({"dropout": dropout} if dropout is not None else {})}
+        cfg = TrainConfig(epochs=epochs, device=device, g_options=g_opts, d_options=d_opts, **options)
+        path = run_training(cfg, out, resume=None, progress=not quiet)
+    click.echo(f"run written to {path}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--n", "n", type=click.IntRange(min=1), default=1000, help="Number of samples.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the PNGs (one 28x28 grayscale file per image), samples.npz and grid.png.")
+@click.option("--seed", type=int, default=0)
+@click.option("--batch-size", type=click.IntRange(min=1), default=1000)
+@click.option("--device", default="auto", help="cpu, cuda or auto.")
+@click.option("--no-png", is_flag=True, help="Write only samples.npz and the preview grid.")
+@_user_errors
+def sample(run_dir: Path, n: int, out: Path, seed: int, batch_size: int, device: str, no_png: bool) -> None:
+    """Draw N samples from a trained run and export them."""
+    from latentrw.run import load_run
+    from latentrw.sample import export
+    from latentrw.train import resolve_device
+
+    run = load_run(run_dir, resolve_device(device))
+    info = export(run, n, out, seed=seed, batch_size=batch_size, pngs=not no_png)
+    click.echo(f"{info['n']} samples from {run_dir} (step {run.step}) written to {out} ({info['npz']})")

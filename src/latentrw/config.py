@@ -1,0 +1,112 @@
+"""Typed training configuration: one source of defaults, saved resolved with every run."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from latentrw.errors import ConfigError
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run. ``None`` means "the objective's /
+    dataset's default"; :meth:`resolve` fills those in and validates."""
+
+    dataset: str = "mnist"
+    model: str = "mlp"
+    objective: str = "ns"
+    prior: str = "gaussian"
+    z_dim: int | None = None  # 100 for images, 2 for 2-D sets
+    epochs: int = 20
+    batch_size: int = 100
+    lr_g: float | None = None
+    lr_d: float | None = None
+    betas: tuple[float, float] | None = None
+    n_critic: int | None = None
+    gp_weight: float | None = None
+    clip: float | None = None
+    lr_decay: str = "none"  # "none" or "linear" (to 0 at the last step)
+    seed: int = 0
+    device: str = "auto"  # "cpu", "cuda", "auto"
+    g_options: dict[str, Any] = field(default_factory=dict)  # extra generator constructor args
+    d_options: dict[str, Any] = field(default_factory=dict)  # extra discriminator constructor args
+    prior_options: dict[str, Any] = field(default_factory=dict)
+    checkpoint_every: int = 0  # steps between checkpoints; 0 = at the end of every epoch
+    log_every: int = 100  # steps between loss/NaN checks and progress-bar updates
+    grid_size: int = 64  # samples in the per-epoch grid
+
+    def resolve(self, dataset_kind: str | None = None) -> "TrainConfig":
+        """Return a copy with every default filled in; raise :class:`ConfigError` on bad values."""
+        from latentrw.data import DATASETS
+        from latentrw.models import MODELS
+        from latentrw.objectives import OBJECTIVES
+        from latentrw.priors import PRIORS
+
+        for value, registry in ((self.dataset, DATASETS), (self.model, MODELS),
+                                (self.objective, OBJECTIVES), (self.prior, PRIORS)):
+            if value not in registry:
+                raise ConfigError(f"unknown {registry.kind} {value!r}; choose one of: {', '.join(registry.names())}")
+        obj = OBJECTIVES.get(self.objective)
+        kind = dataset_kind or ("image" if self.dataset in ("mnist", "fashion-mnist") else "points")
+        if kind not in MODELS.get(self.model).kinds:
+            raise ConfigError(f"model {self.model!r} does not fit {kind} data ({self.dataset}); "
+                              f"use one of: {', '.join(n for n in MODELS if kind in MODELS.get(n).kinds)}")
+        for role, opts in (("generator", self.g_options), ("discriminator", self.d_options)):
+            cls = getattr(MODELS.get(self.model), role)
+            allowed = set(inspect.signature(cls.__init__).parameters) - {"self", "z_dim", "in_shape", "out_shape"}
+            if set(opts) - allowed:
+                raise ConfigError(f"{self.model} {role} does not take {sorted(set(opts) - allowed)}; "
+                                  f"it takes {sorted(allowed)}")
+        c = dataclasses.replace(self)
+        c.z_dim = c.z_dim if c.z_dim is not None else (100 if kind == "image" else 2)
+        c.lr_g = c.lr_g if c.lr_g is not None else obj.lr_g
+        c.lr_d = c.lr_d if c.lr_d is not None else obj.lr_d
+        c.betas = tuple(c.betas) if c.betas is not None else obj.betas
+        c.n_critic = c.n_critic if c.n_critic is not None else obj.n_critic
+        c.gp_weight = c.gp_weight if c.gp_weight is not None else obj.gp_weight
+        c.clip = c.clip if c.clip is not None else obj.clip
+        checks = [
+            (c.epochs >= 1, "epochs must be >= 1"),
+            (c.batch_size >= 1, "batch_size must be >= 1"),
+            (c.z_dim >= 1, "z_dim must be >= 1"),
+            (c.lr_g > 0 and c.lr_d > 0, "learning rates must be > 0"),
+            (c.n_critic >= 1, "n_critic must be >= 1"),
+            (c.gp_weight >= 0 and c.clip >= 0, "gp_weight and clip must be >= 0"),
+            (c.lr_decay in ("none", "linear"), "lr_decay must be 'none' or 'linear'"),
+            (c.device in ("cpu", "cuda", "auto") or c.device.startswith("cuda:"), "device must be cpu, cuda or auto"),
+            (c.checkpoint_every >= 0 and c.log_every >= 1, "checkpoint_every >= 0 and log_every >= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        return c
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["betas"] = list(d["betas"]) if d["betas"] is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        if not isinstance(d, dict):
+            raise ConfigError("a training config must be a JSON object")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown config keys {unknown}; known keys: {sorted(known)}")
+        d = dict(d)
+        if d.get("betas") is not None:
+            d["betas"] = tuple(d["betas"])
+        return cls(**d)
+
+    @classmethod
+    def load(cls, path: Path) -> "TrainConfig":
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except (OSError, json.JSONDecodeError, TypeError) as exc:
+            raise ConfigError(f"{path}: cannot read the training config ({exc})") from exc

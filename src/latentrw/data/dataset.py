@@ -1,0 +1,43 @@
+"""The in-memory dataset every part of latentrw consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class Dataset:
+    """A dataset held in memory with its train/test split.
+
+    Image sets keep their exact ``uint8`` pixels, shape ``(N, 28, 28)``; 2-D sets
+    keep ``float32`` points, shape ``(N, 2)``. Batches are index slices of
+    :meth:`model_input`, never a per-item DataLoader.
+    """
+
+    name: str
+    kind: str  # "image" or "points"
+    x_train: torch.Tensor
+    x_test: torch.Tensor
+    y_train: torch.Tensor | None = None
+    y_test: torch.Tensor | None = None
+    info: dict = field(default_factory=dict)  # where it came from, checksums
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """Shape of one model input: ``(1, 28, 28)`` for images, ``(2,)`` for points."""
+        return (1, *self.x_train.shape[1:]) if self.kind == "image" else tuple(self.x_train.shape[1:])
+
+    def model_input(self, split: str = "train", device: torch.device | str = "cpu") -> torch.Tensor:
+        """The split as float32 model input: images scaled to [-1, 1] with a channel axis."""
+        x = self.x_train if split == "train" else self.x_test
+        x = x.to(device)
+        if self.kind == "image":
+            return (x.float().unsqueeze(1) / 127.5) - 1.0
+        return x.float()
+
+
+def to_uint8_images(x: torch.Tensor) -> torch.Tensor:
+    """Map generator output in [-1, 1], shape (N, 1, H, W), to uint8 pixels (N, H, W)."""
+    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).reshape(x.shape[0], *x.shape[-2:]).cpu()

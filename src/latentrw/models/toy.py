@@ -1,0 +1,38 @@
+"""Small MLPs for 2-D data (the DRS/DOT toy setting uses 3-4 layers of width 128-512)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _mlp(d_in: int, hidden: tuple[int, ...], d_out: int, dropout: float = 0.0) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for h in hidden:
+        layers += [nn.Linear(d_in, h), nn.ReLU()]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        d_in = h
+    layers.append(nn.Linear(d_in, d_out))
+    return nn.Sequential(*layers)
+
+
+class ToyGenerator(nn.Module):
+    def __init__(self, z_dim: int = 2, hidden: tuple[int, ...] = (128, 128, 128), out_shape: tuple[int, ...] = (2,)):
+        super().__init__()
+        self.config = {"z_dim": z_dim, "hidden": list(hidden), "out_shape": list(out_shape)}
+        self.z_dim, self.out_shape = z_dim, tuple(out_shape)
+        self.net = _mlp(z_dim, tuple(hidden), int(torch.tensor(out_shape).prod()))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z).view(z.shape[0], *self.out_shape)
+
+
+class ToyDiscriminator(nn.Module):
+    def __init__(self, in_shape: tuple[int, ...] = (2,), hidden: tuple[int, ...] = (128, 128, 128), dropout: float = 0.0):
+        super().__init__()
+        self.config = {"in_shape": list(in_shape), "hidden": list(hidden), "dropout": dropout}
+        self.net = _mlp(int(torch.tensor(in_shape).prod()), tuple(hidden), 1, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.flatten(1)).squeeze(1)

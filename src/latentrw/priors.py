@@ -1,0 +1,123 @@
+"""Latent priors p(z). Each is an ``nn.Module`` with ``sample(n, generator)``,
+``log_prob(z)`` and a ``config`` that rebuilds it.
+
+The GM-GAN prior (Ben-Yosef & Weinshall 2018, "Gaussian Mixture Generative
+Adversarial Networks for Diverse Datasets") is a mixture of K Gaussians with
+diagonal scales; in the *dynamic* variant the means and scales are trained with
+G through reparameterised sampling z = μ_k + σ_k ⊙ ε, in the *static* one they
+stay at their initial values.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from latentrw.registry import Registry
+
+
+class Prior(nn.Module):
+    """Base class: a distribution on R^z_dim."""
+
+    def __init__(self, z_dim: int):
+        super().__init__()
+        self.z_dim = z_dim
+        self.config: dict = {"z_dim": z_dim}
+
+    def _device(self) -> torch.device:
+        return next(iter(self.buffers()), next(iter(self.parameters()), torch.empty(0))).device
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        raise NotImplementedError
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        raise NotImplementedError
+
+
+class GaussianPrior(Prior):
+    """Standard normal N(0, I)."""
+
+    def __init__(self, z_dim: int):
+        super().__init__(z_dim)
+        self.register_buffer("_anchor", torch.zeros(()), persistent=False)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        return torch.randn(n, self.z_dim, device=self._anchor.device, generator=generator)
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        return -0.5 * (z * z).sum(1) - 0.5 * self.z_dim * math.log(2 * math.pi)
+
+
+class UniformPrior(Prior):
+    """Uniform on [-1, 1]^d."""
+
+    def __init__(self, z_dim: int):
+        super().__init__(z_dim)
+        self.register_buffer("_anchor", torch.zeros(()), persistent=False)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        return 2 * torch.rand(n, self.z_dim, device=self._anchor.device, generator=generator) - 1
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        inside = (z.abs() <= 1).all(1)
+        return torch.where(inside, -self.z_dim * math.log(2.0), -math.inf)
+
+
+class GaussianMixturePrior(Prior):
+    """GM-GAN mixture of K equally weighted diagonal Gaussians.
+
+    Means start uniform in [-init_range, init_range]^d from ``init_seed``; scales
+    are ``scale_floor + softplus(ρ)`` (floor keeps components from collapsing),
+    starting at ``init_scale``. Defaults K=10 and the [-1, 1] cube follow
+    Ben-Yosef & Weinshall 2018; init_scale 1.0 and floor 0.01 are ours.
+    """
+
+    def __init__(self, z_dim: int, n_components: int = 10, learnable: bool = True, init_range: float = 1.0,
+                 init_scale: float = 1.0, scale_floor: float = 0.01, init_seed: int = 0):
+        super().__init__(z_dim)
+        self.config = {"z_dim": z_dim, "n_components": n_components, "learnable": learnable,
+                       "init_range": init_range, "init_scale": init_scale, "scale_floor": scale_floor,
+                       "init_seed": init_seed}
+        g = torch.Generator().manual_seed(init_seed)
+        means = (2 * torch.rand(n_components, z_dim, generator=g) - 1) * init_range
+        # softplus^{-1}(y) = log(expm1(y))
+        rho = torch.full((n_components, z_dim), math.log(math.expm1(init_scale - scale_floor)))
+        self.scale_floor = scale_floor
+        if learnable:
+            self.means, self.rho = nn.Parameter(means), nn.Parameter(rho)
+        else:
+            self.register_buffer("means", means)
+            self.register_buffer("rho", rho)
+
+    @property
+    def scales(self) -> Tensor:
+        return self.scale_floor + F.softplus(self.rho)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        k = torch.randint(self.means.shape[0], (n,), device=self.means.device, generator=generator)
+        eps = torch.randn(n, self.z_dim, device=self.means.device, generator=generator)
+        return self.means[k] + self.scales[k] * eps
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        s = self.scales
+        diff = (z[:, None, :] - self.means[None]) / s[None]
+        comp = -0.5 * (diff * diff).sum(2) - torch.log(s).sum(1)[None] - 0.5 * self.z_dim * math.log(2 * math.pi)
+        return torch.logsumexp(comp, dim=1) - math.log(self.means.shape[0])
+
+
+PRIORS: Registry[type[Prior]] = Registry("prior")
+PRIORS.add("gaussian", GaussianPrior)
+PRIORS.add("uniform", UniformPrior)
+PRIORS.add("gm", GaussianMixturePrior)
+PRIORS.add("gm-static", lambda z_dim, **kw: GaussianMixturePrior(z_dim, learnable=False, **kw))
+
+
+def build_prior(name: str, config: dict) -> Prior:
+    """Build a registered prior from its config (``{"z_dim": ..., ...}``)."""
+    config = dict(config)
+    if name == "gm-static":
+        config.pop("learnable", None)
+    return PRIORS.get(name)(**config)

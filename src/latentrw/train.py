@@ -1,0 +1,296 @@
+"""The one training loop for every objective, prior and model.
+
+A *step* is one critic update on one batch; G is updated after every
+``n_critic`` steps, reusing that step's fake batch (no second G forward).
+Data stays resident on the device and losses are accumulated as tensors, so
+the loop syncs with the host only every ``log_every`` steps.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from latentrw.checkpoint import (load_state_into, load_tensors, optimizer_from_tensors, optimizer_to_tensors,
+                                 save_module, save_tensors)
+from latentrw.config import TrainConfig
+from latentrw.data import Dataset, load_dataset, to_uint8_images
+from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
+from latentrw.fileio import atomic_write_json
+from latentrw.images import save_grid, save_scatter
+from latentrw.models import MODELS
+from latentrw.objectives import OBJECTIVES, clip_weights, gradient_penalty
+from latentrw.priors import build_prior
+from latentrw.run import CONFIG, D_FILE, G_FILE, LOG, PRIOR_FILE, STATE_FILE
+
+STATS = ("d_loss", "g_loss", "gp", "grad_norm", "d_real", "d_fake")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu")
+    return torch.device(name)
+
+
+def _epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
+    # Derived from (seed, epoch) alone, so a run resumed mid-epoch sees the same order.
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+
+
+def _make_optimizer(params, name: str, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+    params = list(params)
+    make = (lambda **kw: torch.optim.RMSprop(params, lr=lr, **kw)) if name == "rmsprop" else \
+        (lambda **kw: torch.optim.Adam(params, lr=lr, betas=betas, **kw))
+    try:
+        # The fused kernels update all tensors in one pass: ~15% faster steps on CPU.
+        return make(fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return make()
+
+
+class Trainer:
+    """Holds the models, optimizers and RNG of one run; :meth:`fit` trains it.
+
+    ``data`` replaces the registered dataset named by the config (e.g. a subset);
+    ``on_step(step)`` is called after every step (tests use it to simulate a crash).
+    """
+
+    def __init__(self, config: TrainConfig, run_dir: Path | str, *, data: Dataset | None = None,
+                 progress: bool = True, on_step: Callable[[int], None] | None = None):
+        self.data = data if data is not None else load_dataset(config.dataset)
+        self.cfg = config.resolve(self.data.kind)
+        self.run_dir = Path(run_dir)
+        self.progress, self.on_step = progress, on_step
+        self.device = resolve_device(self.cfg.device)
+        self.objective = OBJECTIVES.get(self.cfg.objective)
+        family = MODELS.get(self.cfg.model)
+        cfg = self.cfg
+        # Model initialisation draws from the global RNG: seed it in a forked state
+        # so the caller's RNG is left untouched.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            self.G = family.generator(z_dim=cfg.z_dim, out_shape=self.data.sample_shape, **cfg.g_options).to(self.device)
+            self.D = family.discriminator(in_shape=self.data.sample_shape, **cfg.d_options).to(self.device)
+        self.prior = build_prior(cfg.prior, {"z_dim": cfg.z_dim, **cfg.prior_options}).to(self.device)
+        g_params = list(self.G.parameters()) + list(self.prior.parameters())
+        self.opt_g = _make_optimizer(g_params, self.objective.optimizer, cfg.lr_g, cfg.betas)
+        self.opt_d = _make_optimizer(self.D.parameters(), self.objective.optimizer, cfg.lr_d, cfg.betas)
+        self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        self.step = 0
+
+    # -- checkpoints --------------------------------------------------------
+    def save(self) -> None:
+        """Write G, D, prior and the optimizer/RNG state for the current step."""
+        head = {"step": self.step, "epoch": self.step / self.steps_per_epoch}
+        fam = self.cfg.model
+        save_module(self.run_dir / G_FILE, self.G, {**head, "family": fam, "role": "generator", "config": self.G.config})
+        save_module(self.run_dir / D_FILE, self.D, {**head, "family": fam, "role": "discriminator", "config": self.D.config})
+        save_module(self.run_dir / PRIOR_FILE, self.prior, {**head, "name": self.cfg.prior, "config": self.prior.config})
+        tg, hg = optimizer_to_tensors(self.opt_g, "opt_g")
+        td, hd = optimizer_to_tensors(self.opt_d, "opt_d")
+        rng = {"rng.latent": self.rng.get_state(), "rng.global": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        # Written last: a crash before this line leaves the previous train_state, whose
+        # step no longer matches G's -- load() detects that.
+        save_tensors(self.run_dir / STATE_FILE, {**tg, **td, **rng}, {**head, "opt_g": hg, "opt_d": hd})
+
+    def load(self) -> None:
+        """Restore the latest checkpoint of ``run_dir`` (for resuming)."""
+        tensors, head = load_tensors(self.run_dir / STATE_FILE)
+        for module, fname in ((self.G, G_FILE), (self.D, D_FILE), (self.prior, PRIOR_FILE)):
+            weights, mhead = load_tensors(self.run_dir / fname)
+            if mhead.get("step") != head["step"]:
+                raise CheckpointError(f"{self.run_dir / fname} is from step {mhead.get('step')} but the "
+                                      f"training state from step {head['step']}: the last save was interrupted. "
+                                      "Delete the run directory and retrain, or restore a backup.")
+            load_state_into(module, {k: v.to(self.device) for k, v in weights.items()}, self.run_dir / fname)
+        optimizer_from_tensors(self.opt_g, "opt_g", tensors, head["opt_g"])
+        optimizer_from_tensors(self.opt_d, "opt_d", tensors, head["opt_d"])
+        self.rng.set_state(tensors["rng.latent"])
+        torch.set_rng_state(tensors["rng.global"])
+        if "rng.cuda" in tensors and self.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
+        self.step = int(head["step"])
+
+    # -- one step ------------------------------------------------------------
+    def _train_step(self, real: torch.Tensor, acc: torch.Tensor) -> None:
+        cfg, obj = self.cfg, self.objective
+        g_step = (self.step + 1) % cfg.n_critic == 0
+        z = self.prior.sample(real.shape[0], self.rng)
+        with torch.set_grad_enabled(g_step):
+            fake = self.G(z)
+        # One D forward on real and fake together: a bigger matmul is cheaper than two.
+        d_real, d_fake = self.D(torch.cat([real, fake.detach()])).split(real.shape[0])
+        loss_d = obj.d_loss(d_real, d_fake)
+        gp = grad_norm = torch.zeros((), device=self.device)
+        if cfg.gp_weight > 0:
+            gp, grad_norm = gradient_penalty(self.D, real, fake, self.rng)
+            loss_d = loss_d + cfg.gp_weight * gp
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        if cfg.clip > 0:
+            clip_weights(self.D, cfg.clip)
+        loss_g = torch.zeros((), device=self.device)
+        if g_step:
+            self.D.requires_grad_(False)
+            loss_g = obj.g_loss(self.D(fake))
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            self.opt_g.step()
+            self.D.requires_grad_(True)
+        # acc: running sums of STATS, then the number of G steps and of D steps.
+        one = torch.ones((), device=self.device)
+        acc += torch.stack([loss_d.detach(), loss_g.detach(), gp.detach(), grad_norm.detach(),
+                            d_real.detach().mean(), d_fake.detach().mean(), one * g_step, one])
+
+    def _set_lr(self, total: int) -> None:
+        if self.cfg.lr_decay == "linear":
+            frac = 1.0 - self.step / total
+            for opt, base in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+                for group in opt.param_groups:
+                    group["lr"] = base * frac
+
+    # -- the loop ------------------------------------------------------------
+    @property
+    def steps_per_epoch(self) -> int:
+        return len(self.data.x_train) // self.cfg.batch_size
+
+    def fit(self, resume: bool | None = None) -> Path:
+        """Train to ``config.epochs`` epochs, checkpointing as configured; returns the run directory.
+
+        ``resume``: True continues the run in ``run_dir``; False requires a fresh directory;
+        None (default) continues when ``run_dir`` holds a run with the same config, so running
+        the same command twice finishes (or reuses) the run instead of failing."""
+        cfg, run = self.cfg, self.run_dir
+        exists = (run / STATE_FILE).exists()
+        same = exists and _same_run(TrainConfig.load(run / CONFIG), cfg)
+        if resume is None:
+            if exists and not same:
+                raise ConfigError(f"{run} already holds a run with another config; choose another --out "
+                                  "or delete it")
+            resume = exists
+        if resume and not exists:
+            raise CheckpointError(f"{run}: nothing to resume (no {STATE_FILE}); start a new run with --out")
+        if resume and not same:
+            raise ConfigError(f"{run}: --resume needs the run's own config (only epochs/device may change)")
+        if not resume and exists:
+            raise ConfigError(f"{run} already holds a run; pass --resume to continue it or choose another --out")
+        # Dropout draws from the global RNG: fork it, so the caller's state is untouched,
+        # and seed it (or restore the checkpoint's state) inside.
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            if resume:
+                self.load()
+            else:
+                torch.manual_seed(cfg.seed)
+            run.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(run / CONFIG, cfg.to_dict())
+            _truncate_log(run / LOG, self.step)
+            self._loop(self.data.model_input("train", self.device))
+        return run
+
+    def _loop(self, x: torch.Tensor) -> None:
+        cfg, spe, bs = self.cfg, self.steps_per_epoch, self.cfg.batch_size
+        total = cfg.epochs * spe
+        self.G.train(), self.D.train()
+        perm, epoch_start, seen = None, time.perf_counter(), 0
+        acc = torch.zeros(len(STATS) + 2, device=self.device)
+        bar = tqdm(total=total, initial=self.step, disable=not self.progress, unit="step", dynamic_ncols=True)
+        try:
+            while self.step < total:
+                epoch, i = divmod(self.step, spe)
+                if perm is None or i == 0:
+                    perm = _epoch_permutation(cfg.seed, epoch, len(x)).to(self.device)
+                    bar.set_description(f"epoch {epoch + 1}/{cfg.epochs}")
+                self._set_lr(total)
+                self._train_step(x[perm[i * bs:(i + 1) * bs]], acc)
+                self.step += 1
+                seen += 1
+                bar.update(1)
+                if self.on_step is not None:
+                    self.on_step(self.step)
+                epoch_end = self.step % spe == 0
+                checkpoint_now = epoch_end or (cfg.checkpoint_every > 0 and self.step % cfg.checkpoint_every == 0)
+                if checkpoint_now or self.step % cfg.log_every == 0:
+                    stats = _summarise(acc)  # the one host sync of a log interval
+                    if not all(math.isfinite(v) for v in stats.values()):
+                        raise TrainingDiverged(
+                            f"non-finite loss at step {self.step} (epoch {epoch + 1}): {stats}. The last good "
+                            f"checkpoint in {self.run_dir} is kept; lower the learning rates or change the "
+                            "objective, then --resume or retrain.")
+                    rate = seen * bs / max(time.perf_counter() - epoch_start, 1e-9)
+                    bar.set_postfix(d=f"{stats['d_loss']:.3f}", g=f"{stats['g_loss']:.3f}", img_s=f"{rate:.0f}")
+                if epoch_end:
+                    self._end_epoch(epoch, stats, time.perf_counter() - epoch_start, seen * bs)
+                    acc.zero_()
+                    epoch_start, seen = time.perf_counter(), 0
+                if checkpoint_now:
+                    self.save()
+        except KeyboardInterrupt:
+            # Keep what was learnt: save the current step if it is sane, then stop.
+            if all(torch.isfinite(p).all() for p in self.G.parameters()):
+                self.save()
+            raise
+        finally:
+            bar.close()
+
+    def _end_epoch(self, epoch: int, stats: dict, seconds: float, images: int) -> None:
+        record = {"epoch": epoch + 1, "step": self.step, **stats, "seconds": round(seconds, 3),
+                  "images_per_s": round(images / max(seconds, 1e-9), 1),
+                  "lr_g": self.opt_g.param_groups[0]["lr"], "lr_d": self.opt_d.param_groups[0]["lr"]}
+        if self.cfg.gp_weight == 0:
+            record.pop("gp"), record.pop("grad_norm")
+        with open(self.run_dir / LOG, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        self.save_samples(self.run_dir / "samples" / f"epoch_{epoch + 1:04d}.png")
+
+    @torch.no_grad()
+    def save_samples(self, path: Path) -> None:
+        """A grid (images) or scatter plot (2-D) of samples from fixed noise, comparable across epochs."""
+        n = self.cfg.grid_size if self.data.kind == "image" else 2000
+        z = self.prior.sample(n, torch.Generator(self.device).manual_seed(self.cfg.seed + 12345))
+        self.G.eval()
+        fake = self.G(z)
+        self.G.train()
+        if self.data.kind == "image":
+            save_grid(to_uint8_images(fake), path)
+        else:
+            save_scatter(fake, path, reference=self.data.x_test[:n], title=f"{self.cfg.dataset} {path.stem}")
+
+
+def _summarise(acc: torch.Tensor) -> dict[str, float]:
+    """Means of the accumulated statistics: D-side ones per D step, g_loss per G step."""
+    *sums, g_steps, d_steps = acc.tolist()
+    out = {name: total / max(d_steps, 1.0) for name, total in zip(STATS, sums)}
+    out["g_loss"] = sums[STATS.index("g_loss")] / max(g_steps, 1.0)
+    return {k: round(v, 6) if math.isfinite(v) else v for k, v in out.items()}
+
+
+def _same_run(a: TrainConfig, b: TrainConfig) -> bool:
+    """Equal configs apart from what a resumed run may change (epochs, device)."""
+    ignore = {"epochs": 0, "device": ""}
+    return {**a.to_dict(), **ignore} == {**b.to_dict(), **ignore}
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop log lines written after ``step`` (a resumed run rewrites them)."""
+    if not path.exists():
+        return
+    keep = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+    path.write_text("".join(line + "\n" for line in keep))
+
+
+def train(config: TrainConfig, run_dir: Path | str, *, resume: bool | None = None, progress: bool = True) -> Path:
+    """Train a GAN as ``config`` says and write the run directory. See :meth:`Trainer.fit`
+    for ``resume``."""
+    return Trainer(config, run_dir, progress=progress).fit(resume=resume)
