@@ -133,3 +133,7 @@ def sample(run_dir: Path, n: int, out: Path, seed: int, batch_size: int, device:
     run = load_run(run_dir, resolve_device(device))
     info = export(run, n, out, seed=seed, batch_size=batch_size, pngs=not no_png)
     click.echo(f"{info['n']} samples from {run_dir} (step {run.step}) written to {out} ({info['npz']})")
+
+
+if __name__ == "__main__":
+    main()
