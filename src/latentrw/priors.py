@@ -26,9 +26,12 @@ class Prior(nn.Module):
         super().__init__()
         self.z_dim = z_dim
         self.config: dict = {"z_dim": z_dim}
+        # Follows .to(device), so parameter-free priors know where to sample; not saved.
+        self.register_buffer("_anchor", torch.zeros(()), persistent=False)
 
-    def _device(self) -> torch.device:
-        return next(iter(self.buffers()), next(iter(self.parameters()), torch.empty(0))).device
+    @property
+    def device(self) -> torch.device:
+        return self._anchor.device
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         raise NotImplementedError
@@ -40,12 +43,8 @@ class Prior(nn.Module):
 class GaussianPrior(Prior):
     """Standard normal N(0, I)."""
 
-    def __init__(self, z_dim: int):
-        super().__init__(z_dim)
-        self.register_buffer("_anchor", torch.zeros(()), persistent=False)
-
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        return torch.randn(n, self.z_dim, device=self._anchor.device, generator=generator)
+        return torch.randn(n, self.z_dim, device=self.device, generator=generator)
 
     def log_prob(self, z: Tensor) -> Tensor:
         return -0.5 * (z * z).sum(1) - 0.5 * self.z_dim * math.log(2 * math.pi)
@@ -54,12 +53,8 @@ class GaussianPrior(Prior):
 class UniformPrior(Prior):
     """Uniform on [-1, 1]^d."""
 
-    def __init__(self, z_dim: int):
-        super().__init__(z_dim)
-        self.register_buffer("_anchor", torch.zeros(()), persistent=False)
-
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        return 2 * torch.rand(n, self.z_dim, device=self._anchor.device, generator=generator) - 1
+        return 2 * torch.rand(n, self.z_dim, device=self.device, generator=generator) - 1
 
     def log_prob(self, z: Tensor) -> Tensor:
         inside = (z.abs() <= 1).all(1)
@@ -97,8 +92,8 @@ class GaussianMixturePrior(Prior):
         return self.scale_floor + F.softplus(self.rho)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        k = torch.randint(self.means.shape[0], (n,), device=self.means.device, generator=generator)
-        eps = torch.randn(n, self.z_dim, device=self.means.device, generator=generator)
+        k = torch.randint(self.means.shape[0], (n,), device=self.device, generator=generator)
+        eps = torch.randn(n, self.z_dim, device=self.device, generator=generator)
         return self.means[k] + self.scales[k] * eps
 
     def log_prob(self, z: Tensor) -> Tensor:

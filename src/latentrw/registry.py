@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Callable, Generic, Iterator, TypeVar
 
+from latentrw.errors import LatentrwError
+
 T = TypeVar("T")
+
+
+class UnknownName(LatentrwError, KeyError):
+    """A name that is not in a registry."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
 
 
 class Registry(Generic[T]):
@@ -33,7 +42,7 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            raise KeyError(
+            raise UnknownName(
                 f"unknown {self.kind} {name!r}; choose one of: {', '.join(self.names())}"
             ) from None
 

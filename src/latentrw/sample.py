@@ -18,7 +18,7 @@ BLOCK = 1000  # latents are drawn in fixed blocks, each seeded by its index
 def draw_latents(prior: Prior, n: int, seed: int) -> torch.Tensor:
     """``n`` latents from ``prior``; block b of 1000 comes from seed (seed, b), so the first
     k latents are the same whatever n or compute batch size asks for them."""
-    device = next(iter(prior.buffers()), next(iter(prior.parameters()), torch.empty(0))).device
+    device = prior.device
     blocks = []
     for b in range((n + BLOCK - 1) // BLOCK):
         g = torch.Generator(device).manual_seed(seed * 1_000_003 + b)
