@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from latentrw.data import DATASETS, load_dataset
-from latentrw.data import idx_images, mnist
+from latentrw.data import fashion_mnist, idx_images, mnist
 from latentrw.data.cache import cache_root
 from latentrw.data.idx import encode_idx, parse_idx, read_idx
 from latentrw.data.synthetic import MODES
@@ -70,8 +70,7 @@ def test_real_dataset_is_exact(name):
     assert torch.bincount(ds.y_train).tolist() == exp["train_counts"]
     assert torch.bincount(ds.y_test).tolist() == exp["test_counts"]
     assert int(ds.x_train.long().sum()) == exp["train_sum"]
-    if exp["test_sum"] is not None:
-        assert int(ds.x_test.long().sum()) == exp["test_sum"]
+    assert int(ds.x_test.long().sum()) == exp["test_sum"]
     # MNIST's famous normalisation constants (mean 0.1307, std 0.3081).
     if name == "mnist":
         x = ds.x_train.double() / 255
@@ -98,6 +97,23 @@ def test_user_directory_gz_or_plain(tmp_path, monkeypatch):
     assert ds.info["source"] == f"directory {src}"
     assert (tmp_path / "cache" / "mnist" / "train-images-idx3-ubyte").is_file()  # now cached
     assert torch.bincount(ds.y_test).tolist() == EXPECTED["mnist"]["test_counts"]
+
+
+def test_cache_may_hold_gzipped_files(tmp_path, monkeypatch):
+    spec, raws = _canonical_raws("mnist")
+    monkeypatch.setenv("LATENTRW_CACHE", str(tmp_path))
+    (tmp_path / "mnist").mkdir()
+    for role, raw in raws.items():
+        (tmp_path / "mnist" / (spec.filenames[role] + ".gz")).write_bytes(gzip.compress(raw, compresslevel=1))
+    raws2, where = idx_images.locate(spec)
+    assert where.startswith("cache") and raws2 == raws
+
+
+@pytest.mark.skipif(not fashion_mnist.DEBIAN_DIR.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
+def test_fashion_mnist_from_the_debian_package(tmp_cache):
+    ds = load_dataset("fashion-mnist")
+    assert ds.info["source"].startswith("Debian package dataset-fashion-mnist")
+    assert (tmp_cache / "fashion-mnist" / "train-images-idx3-ubyte").is_file()
 
 
 def test_checksum_mismatch_names_file_and_fix(tmp_path, tmp_cache):

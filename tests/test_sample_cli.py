@@ -84,3 +84,17 @@ def test_cli_train_and_sample_images(tmp_path, monkeypatch):
     assert runner.invoke(main, args).exit_code == 0
     result = runner.invoke(main, ["train", "--dataset", "mnist", "--model", "mlp", "--width", "3", "--out", str(tmp_path / "x")])
     assert result.exit_code != 0 and "does not take ['width']" in result.output
+
+
+def test_cli_resume_keeps_the_runs_config(tmp_path):
+    runner = CliRunner()
+    base = ["train", "--dataset", "4clusters", "--model", "toy", "--epochs", "1", "--batch-size", "5000",
+            "--device", "cpu", "--quiet", "--out", str(tmp_path / "r")]
+    assert runner.invoke(main, base).exit_code == 0
+    result = runner.invoke(main, ["train", "--resume", str(tmp_path / "r"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert load_run(tmp_path / "r").config.epochs == 1 and load_run(tmp_path / "r").step == 10
+    result = runner.invoke(main, ["train", "--resume", str(tmp_path / "r"), "--epochs", "2", "--quiet"])
+    assert result.exit_code == 0 and load_run(tmp_path / "r").step == 20
+    result = runner.invoke(main, ["train", "--resume", str(tmp_path / "r"), "--objective", "wgan"])
+    assert result.exit_code != 0 and "only --epochs and --device" in result.output and "--objective" in result.output

@@ -88,6 +88,75 @@ def test_crash_and_resume_gives_identical_weights(tmp_path, crash):
     assert [json.loads(line)["epoch"] for line in log] == [1, 2, 3]
 
 
+def test_kill_while_exporting_models_loses_nothing(tmp_path, monkeypatch):
+    import latentrw.train as train_mod
+
+    reference = tiny_trainer(tmp_path / "ref", n=80, **RESUME_SETUP)
+    reference.fit()
+    real_save_module, calls = train_mod.save_module, []
+
+    def dying_save_module(path, module, header):
+        calls.append(path.name)
+        if header["step"] == 20 and path.name == "D.safetensors":
+            raise Crash  # killed after train_state and G of step 20, before D and prior
+        real_save_module(path, module, header)
+
+    monkeypatch.setattr(train_mod, "save_module", dying_save_module)
+    with pytest.raises(Crash):
+        tiny_trainer(tmp_path / "run", n=80, **RESUME_SETUP).fit()
+    monkeypatch.setattr(train_mod, "save_module", real_save_module)
+    run = load_run(tmp_path / "run")  # G is at 20, D/prior at 16: recovered from train_state
+    assert run.step == 20
+    resumed = tiny_trainer(tmp_path / "run", n=80, **RESUME_SETUP)
+    resumed.fit(resume=True)
+    for a, b in ((resumed.G, reference.G), (resumed.D, reference.D), (resumed.prior, reference.prior)):
+        assert_same_weights(state(a), state(b))
+
+
+def test_ctrl_c_in_the_middle_of_a_step_finishes_it_then_saves(tmp_path):
+    import os
+    import signal
+
+    reference = tiny_trainer(tmp_path / "ref", n=80, **RESUME_SETUP)
+    reference.fit()
+    tr = tiny_trainer(tmp_path / "run", n=80, **RESUME_SETUP)
+    inner = tr.opt_g.step
+    count = []
+
+    def step_then_sigint(*a, **kw):
+        count.append(1)
+        if len(count) == 3:  # the G step of step 15: after D's update, before G's
+            os.kill(os.getpid(), signal.SIGINT)
+        return inner(*a, **kw)
+
+    tr.opt_g.step = step_then_sigint
+    with pytest.raises(KeyboardInterrupt, match="interrupted at step 15"):
+        tr.fit()
+    assert load_run(tmp_path / "run").step == 15
+    resumed = tiny_trainer(tmp_path / "run", n=80, **RESUME_SETUP)
+    resumed.fit(resume=True)
+    for a, b in ((resumed.G, reference.G), (resumed.D, reference.D), (resumed.prior, reference.prior)):
+        assert_same_weights(state(a), state(b))
+
+
+def test_n_critic_schedule(tmp_path):
+    tr = tiny_trainer(tmp_path, n=80, objective="wgan", epochs=2)  # n_critic 5, 10 steps per epoch
+    d_calls, g_calls = [], []
+    d_step, g_step = tr.opt_d.step, tr.opt_g.step
+    tr.opt_d.step = lambda *a, **k: (d_calls.append(tr.step), d_step(*a, **k))[1]
+    tr.opt_g.step = lambda *a, **k: (g_calls.append(tr.step), g_step(*a, **k))[1]
+    tr.fit()
+    assert d_calls == list(range(20)) and g_calls == [4, 9, 14, 19]  # G after every 5th D step
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [(r["d_steps"], r["g_steps"]) for r in log] == [(10, 2), (10, 2)]
+    assert all(p.abs().max() <= 0.01 for p in tr.D.parameters())  # weight clipping
+
+
+def test_batch_larger_than_data_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="larger than the 40 training samples"):
+        tiny_trainer(tmp_path, n=40, batch_size=64)
+
+
 def test_rerun_same_config_reuses_and_other_config_refuses(tmp_path):
     tiny_trainer(tmp_path, n=80).fit()
     g = state(load_run(tmp_path).G)
@@ -99,6 +168,19 @@ def test_rerun_same_config_reuses_and_other_config_refuses(tmp_path):
         tiny_trainer(tmp_path, n=80).fit(resume=False)
     tiny_trainer(tmp_path, n=80, epochs=2).fit()  # more epochs: continues
     assert load_run(tmp_path).step == 20
+
+
+def test_nan_weights_at_a_checkpoint_step_are_never_saved(tmp_path):
+    def poison(step):
+        if step == 10:  # after the step, before its checkpoint is written
+            with torch.no_grad():
+                next(tr.G.parameters())[0] = float("inf")
+
+    tr = tiny_trainer(tmp_path, n=80, epochs=2, checkpoint_every=5, log_every=100, on_step=poison)
+    with pytest.raises(TrainingDiverged, match="non-finite weights in G at step 10"):
+        tr.fit()
+    run = load_run(tmp_path)
+    assert run.step == 5 and all(torch.isfinite(p).all() for p in run.G.parameters())
 
 
 def test_nan_stops_with_clear_message_and_keeps_last_good_checkpoint(tmp_path):
@@ -177,5 +259,6 @@ def test_checkpoint_header_mismatch(tmp_path):
     with pytest.raises(CheckpointError, match="does not describe"):
         load_run(tmp_path)
     save_tensors(tmp_path / "G.safetensors", tensors, {**head, "step": 3})
+    (tmp_path / "train_state.safetensors").unlink()
     with pytest.raises(CheckpointError, match="different steps"):
         load_run(tmp_path)

@@ -75,7 +75,8 @@ _DEFAULTS = TrainConfig()
 @click.option("--objective", type=click.Choice(OBJECTIVES.names()), default=_DEFAULTS.objective)
 @click.option("--prior", type=click.Choice(PRIORS.names()), default=_DEFAULTS.prior,
               help="Latent prior; gm = GM-GAN learnable mixture.")
-@click.option("--epochs", type=click.IntRange(min=1), default=_DEFAULTS.epochs)
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help=f"[default: {_DEFAULTS.epochs}; "
+              "with --resume: the run's own]")
 @click.option("--batch-size", type=click.IntRange(min=1), default=_DEFAULTS.batch_size)
 @click.option("--z-dim", type=click.IntRange(min=1), default=None, help="Latent size [100 images, 2 for 2-D].")
 @click.option("--lr-g", type=click.FloatRange(min=0, min_open=True), default=None, help="[objective's default]")
@@ -85,7 +86,8 @@ _DEFAULTS = TrainConfig()
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None, help="D dropout (mlp only).")
 @click.option("--width", type=click.IntRange(min=1), default=None, help="Channel width (cnn only) [64].")
 @click.option("--seed", type=int, default=_DEFAULTS.seed)
-@click.option("--device", default=_DEFAULTS.device, help="cpu, cuda or auto.")
+@click.option("--device", default=None, help=f"cpu, cuda or auto [default: {_DEFAULTS.device}; with --resume: "
+              "the run's own].")
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=0,
               help="Steps between checkpoints; 0 = every epoch.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
@@ -94,14 +96,22 @@ _DEFAULTS = TrainConfig()
               help="Continue the run in this directory from its last checkpoint (only --epochs/--device apply).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_user_errors
-def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int, device: str, **options) -> None:
+def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int | None, device: str | None,
+          **options) -> None:
     """Train a GAN and write a run directory (config, weights, log, sample grids)."""
     from latentrw.run import CONFIG
     from latentrw.train import train as run_training
 
     if resume_dir is not None:
+        ctx = click.get_current_context()
+        given = [name for name in (*options, "out")
+                 if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT]
+        if given:
+            raise click.UsageError(f"--resume continues a run with its own config; only --epochs and --device "
+                                   f"may be given with it (not {', '.join('--' + g.replace('_', '-') for g in given)})")
         cfg = TrainConfig.load(resume_dir / CONFIG)
-        cfg.epochs, cfg.device = epochs, device
+        cfg.epochs = epochs or cfg.epochs
+        cfg.device = device or cfg.device
         path = run_training(cfg, resume_dir, resume=True, progress=not quiet)
     else:
         if out is None:
@@ -109,7 +119,8 @@ def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int, d
         width, dropout = options.pop("width"), options.pop("dropout")
         g_opts = {"width": width} if width is not None else {}
         d_opts = {**g_opts, **({"dropout": dropout} if dropout is not None else {})}
-        cfg = TrainConfig(epochs=epochs, device=device, g_options=g_opts, d_options=d_opts, **options)
+        cfg = TrainConfig(epochs=epochs or _DEFAULTS.epochs, device=device or _DEFAULTS.device,
+                          g_options=g_opts, d_options=d_opts, **options)
         path = run_training(cfg, out, resume=None, progress=not quiet)
     click.echo(f"run written to {path}")
 

@@ -52,7 +52,7 @@ class TrainConfig:
             if value not in registry:
                 raise ConfigError(f"unknown {registry.kind} {value!r}; choose one of: {', '.join(registry.names())}")
         obj = OBJECTIVES.get(self.objective)
-        kind = dataset_kind or ("image" if self.dataset in ("mnist", "fashion-mnist") else "points")
+        kind = dataset_kind or DATASETS.get(self.dataset).kind
         if kind not in MODELS.get(self.model).kinds:
             raise ConfigError(f"model {self.model!r} does not fit {kind} data ({self.dataset}); "
                               f"use one of: {', '.join(n for n in MODELS if kind in MODELS.get(n).kinds)}")

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+
+from latentrw.fileio import atomic_write_bytes
+
+
+def _save_png(img: Image.Image, path: Path) -> None:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
@@ -28,8 +37,7 @@ def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None, scale: 
     img = Image.fromarray(grid(images, nrow))
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path)
+    _save_png(img, path)
 
 
 def save_pngs(images: torch.Tensor, directory: Path) -> None:
@@ -53,6 +61,7 @@ def save_scatter(points: torch.Tensor, path: Path, reference: torch.Tensor | Non
     ax.scatter(*points.detach().cpu().numpy().T, s=1, c="tab:blue", label="samples")
     ax.set_aspect("equal")
     ax.set_title(title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())

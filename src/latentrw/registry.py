@@ -3,7 +3,7 @@ touches only its own file and the CLI lists the choices from here."""
 
 from __future__ import annotations
 
-from typing import Callable, Generic, Iterator, TypeVar
+from typing import Generic, Iterator, TypeVar
 
 from latentrw.errors import LatentrwError
 
@@ -23,15 +23,6 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
-
-    def register(self, name: str) -> Callable[[T], T]:
-        """Decorator: ``@REGISTRY.register("name")``."""
-
-        def add(obj: T) -> T:
-            self.add(name, obj)
-            return obj
-
-        return add
 
     def add(self, name: str, obj: T) -> None:
         if name in self._items:

@@ -75,6 +75,25 @@ def load_run(path: Path | str, device: torch.device | str = "cpu") -> Run:
     prior, p_head = load_prior_file(path / PRIOR_FILE, device)
     steps = {g_head.get("step"), d_head.get("step"), p_head.get("step")}
     if len(steps) != 1:
-        raise CheckpointError(f"{path}: G, D and prior come from different steps {sorted(steps)}; the run was "
-                              "interrupted while saving: resume it with `latentrw train --resume`")
+        # Killed while exporting G/D/prior: the training state, written first and atomically,
+        # holds all three at one step.
+        if not (path / STATE_FILE).is_file():
+            raise CheckpointError(f"{path}: G, D and prior come from different steps {sorted(steps)} and there "
+                                  f"is no {STATE_FILE} to recover from")
+        G, D, prior, step = _from_train_state(path / STATE_FILE, device)
+        return Run(path, config, G.eval(), D.eval(), prior.eval(), step)
     return Run(path, config, G.eval(), D.eval(), prior.eval(), steps.pop())
+
+
+def _from_train_state(path: Path, device: torch.device | str) -> tuple[torch.nn.Module, torch.nn.Module, Prior, int]:
+    tensors, head = load_tensors(path)
+    try:
+        heads = head["models"]
+        G = build(heads["G"]["family"], "generator", heads["G"]["config"])
+        D = build(heads["D"]["family"], "discriminator", heads["D"]["config"])
+        prior = build_prior(heads["prior"]["name"], heads["prior"]["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: header does not describe latentrw models ({exc})") from exc
+    for name, module in (("G", G), ("D", D), ("prior", prior)):
+        load_state_into(module, {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")}, path)
+    return G.to(device), D.to(device), prior.to(device), int(head["step"])

@@ -8,11 +8,14 @@ the loop syncs with the host only every ``log_every`` steps.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import signal
 import time
+import warnings
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from tqdm.auto import tqdm
@@ -22,7 +25,7 @@ from latentrw.checkpoint import (load_state_into, load_tensors, optimizer_from_t
 from latentrw.config import TrainConfig
 from latentrw.data import Dataset, load_dataset, to_uint8_images
 from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
-from latentrw.fileio import atomic_write_json
+from latentrw.fileio import atomic_write_bytes, atomic_write_json
 from latentrw.images import save_grid, save_scatter
 from latentrw.models import MODELS
 from latentrw.objectives import OBJECTIVES, clip_weights, gradient_penalty
@@ -30,6 +33,8 @@ from latentrw.priors import build_prior
 from latentrw.run import CONFIG, D_FILE, G_FILE, LOG, PRIOR_FILE, STATE_FILE
 
 STATS = ("d_loss", "g_loss", "gp", "grad_norm", "d_real", "d_fake")
+_RETRY = ("Retrain into a new --out with lower learning rates (--lr-g/--lr-d), a gradient penalty "
+          "objective or another seed: resuming would repeat the same steps.")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -45,15 +50,15 @@ def _epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
 
 
-def _make_optimizer(params, name: str, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+def _make_optimizer(params, name: str, lr: float, betas: tuple[float, float] | None) -> torch.optim.Optimizer:
     params = list(params)
-    make = (lambda **kw: torch.optim.RMSprop(params, lr=lr, **kw)) if name == "rmsprop" else \
-        (lambda **kw: torch.optim.Adam(params, lr=lr, betas=betas, **kw))
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
     try:
-        # The fused kernels update all tensors in one pass: ~15% faster steps on CPU.
-        return make(fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return make()
+        # The fused kernel updates all tensors in one pass: ~15% faster steps on CPU.
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+    except (RuntimeError, ValueError):  # a device or dtype without the fused kernel
+        return torch.optim.Adam(params, lr=lr, betas=betas)
 
 
 class Trainer:
@@ -69,6 +74,9 @@ class Trainer:
         self.cfg = config.resolve(self.data.kind)
         self.run_dir = Path(run_dir)
         self.progress, self.on_step = progress, on_step
+        if self.cfg.batch_size > len(self.data.x_train):
+            raise ConfigError(f"batch size {self.cfg.batch_size} is larger than the {len(self.data.x_train)} "
+                              f"training samples of {self.data.name}")
         self.device = resolve_device(self.cfg.device)
         self.objective = OBJECTIVES.get(self.cfg.objective)
         family = MODELS.get(self.cfg.model)
@@ -79,7 +87,8 @@ class Trainer:
             torch.manual_seed(cfg.seed)
             self.G = family.generator(z_dim=cfg.z_dim, out_shape=self.data.sample_shape, **cfg.g_options).to(self.device)
             self.D = family.discriminator(in_shape=self.data.sample_shape, **cfg.d_options).to(self.device)
-        self.prior = build_prior(cfg.prior, {"z_dim": cfg.z_dim, **cfg.prior_options}).to(self.device)
+        prior_options = {"init_seed": cfg.seed, **cfg.prior_options} if cfg.prior.startswith("gm") else cfg.prior_options
+        self.prior = build_prior(cfg.prior, {"z_dim": cfg.z_dim, **prior_options}).to(self.device)
         g_params = list(self.G.parameters()) + list(self.prior.parameters())
         self.opt_g = _make_optimizer(g_params, self.objective.optimizer, cfg.lr_g, cfg.betas)
         self.opt_d = _make_optimizer(self.D.parameters(), self.objective.optimizer, cfg.lr_d, cfg.betas)
@@ -87,39 +96,63 @@ class Trainer:
         self.step = 0
 
     # -- checkpoints --------------------------------------------------------
-    def save(self) -> None:
-        """Write G, D, prior and the optimizer/RNG state for the current step."""
+    def _headers(self) -> dict[str, dict]:
         head = {"step": self.step, "epoch": self.step / self.steps_per_epoch}
         fam = self.cfg.model
-        save_module(self.run_dir / G_FILE, self.G, {**head, "family": fam, "role": "generator", "config": self.G.config})
-        save_module(self.run_dir / D_FILE, self.D, {**head, "family": fam, "role": "discriminator", "config": self.D.config})
-        save_module(self.run_dir / PRIOR_FILE, self.prior, {**head, "name": self.cfg.prior, "config": self.prior.config})
+        return {"G": {**head, "family": fam, "role": "generator", "config": self.G.config},
+                "D": {**head, "family": fam, "role": "discriminator", "config": self.D.config},
+                "prior": {**head, "name": self.cfg.prior, "config": self.prior.config}}
+
+    def save(self) -> None:
+        """Checkpoint the current step.
+
+        Everything a resume needs (G, D and prior weights, optimizers, RNG states) goes into
+        the one file ``train_state.safetensors``, written atomically *first*; G/D/prior files
+        are then exported for users. A kill at any moment leaves a consistent train_state, and
+        :func:`latentrw.run.load_run` falls back to it when the exports disagree.
+        """
+        bad = [name for name, m in (("G", self.G), ("D", self.D), ("prior", self.prior))
+               if not all(torch.isfinite(p).all() for p in m.parameters())]
+        if bad:
+            raise TrainingDiverged(f"non-finite weights in {', '.join(bad)} at step {self.step}; not saved. The last "
+                                   f"good checkpoint in {self.run_dir} is kept. {_RETRY}")
+        heads = self._headers()
+        modules = {"G": self.G, "D": self.D, "prior": self.prior}
+        tensors = {f"{name}.{k}": v for name, m in modules.items() for k, v in m.state_dict().items()}
         tg, hg = optimizer_to_tensors(self.opt_g, "opt_g")
         td, hd = optimizer_to_tensors(self.opt_d, "opt_d")
-        rng = {"rng.latent": self.rng.get_state(), "rng.global": torch.get_rng_state()}
+        tensors.update(tg, **td)
+        tensors["rng.latent"] = self.rng.get_state()
+        tensors["rng.global"] = torch.get_rng_state()
         if self.device.type == "cuda":
-            rng["rng.cuda"] = torch.cuda.get_rng_state(self.device)
-        # Written last: a crash before this line leaves the previous train_state, whose
-        # step no longer matches G's -- load() detects that.
-        save_tensors(self.run_dir / STATE_FILE, {**tg, **td, **rng}, {**head, "opt_g": hg, "opt_d": hd})
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        save_tensors(self.run_dir / STATE_FILE, tensors,
+                     {"step": self.step, "models": heads, "opt_g": hg, "opt_d": hd, "device": self.device.type})
+        for name, fname in (("G", G_FILE), ("D", D_FILE), ("prior", PRIOR_FILE)):
+            save_module(self.run_dir / fname, modules[name], heads[name])
 
     def load(self) -> None:
-        """Restore the latest checkpoint of ``run_dir`` (for resuming)."""
-        tensors, head = load_tensors(self.run_dir / STATE_FILE)
-        for module, fname in ((self.G, G_FILE), (self.D, D_FILE), (self.prior, PRIOR_FILE)):
-            weights, mhead = load_tensors(self.run_dir / fname)
-            if mhead.get("step") != head["step"]:
-                raise CheckpointError(f"{self.run_dir / fname} is from step {mhead.get('step')} but the "
-                                      f"training state from step {head['step']}: the last save was interrupted. "
-                                      "Delete the run directory and retrain, or restore a backup.")
-            load_state_into(module, {k: v.to(self.device) for k, v in weights.items()}, self.run_dir / fname)
+        """Restore the latest checkpoint of ``run_dir`` from ``train_state.safetensors`` (for resuming)."""
+        path = self.run_dir / STATE_FILE
+        tensors, head = load_tensors(path)
+        for name, module in (("G", self.G), ("D", self.D), ("prior", self.prior)):
+            prefix = name + "."
+            weights = {k[len(prefix):]: v.to(self.device) for k, v in tensors.items() if k.startswith(prefix)}
+            load_state_into(module, weights, path)
         optimizer_from_tensors(self.opt_g, "opt_g", tensors, head["opt_g"])
         optimizer_from_tensors(self.opt_d, "opt_d", tensors, head["opt_d"])
-        self.rng.set_state(tensors["rng.latent"])
+        self.step = int(head["step"])
+        if head.get("device", "cpu") == self.device.type:
+            self.rng.set_state(tensors["rng.latent"])
+        else:
+            # A generator's state is device-specific: moving a run between CPU and GPU continues
+            # with a fresh stream seeded by (seed, step) -- valid, but not bit-identical.
+            warnings.warn(f"resuming a {head.get('device')} run on {self.device.type}: the latent RNG "
+                          "is reseeded, so results differ from an uninterrupted run")
+            self.rng.manual_seed(self.cfg.seed * 1_000_003 + self.step)
         torch.set_rng_state(tensors["rng.global"])
         if "rng.cuda" in tensors and self.device.type == "cuda":
             torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
-        self.step = int(head["step"])
 
     # -- one step ------------------------------------------------------------
     def _train_step(self, real: torch.Tensor, acc: torch.Tensor) -> None:
@@ -163,6 +196,7 @@ class Trainer:
     # -- the loop ------------------------------------------------------------
     @property
     def steps_per_epoch(self) -> int:
+        """Critic steps per epoch (one batch each); G takes one step per n_critic of them."""
         return len(self.data.x_train) // self.cfg.batch_size
 
     def fit(self, resume: bool | None = None) -> Path:
@@ -200,49 +234,52 @@ class Trainer:
         return run
 
     def _loop(self, x: torch.Tensor) -> None:
-        cfg, spe, bs = self.cfg, self.steps_per_epoch, self.cfg.batch_size
-        total = cfg.epochs * spe
+        total = self.cfg.epochs * self.steps_per_epoch
         self.G.train(), self.D.train()
-        perm, epoch_start, seen = None, time.perf_counter(), 0
-        acc = torch.zeros(len(STATS) + 2, device=self.device)
         bar = tqdm(total=total, initial=self.step, disable=not self.progress, unit="step", dynamic_ncols=True)
         try:
-            while self.step < total:
-                epoch, i = divmod(self.step, spe)
-                if perm is None or i == 0:
-                    perm = _epoch_permutation(cfg.seed, epoch, len(x)).to(self.device)
-                    bar.set_description(f"epoch {epoch + 1}/{cfg.epochs}")
-                self._set_lr(total)
-                self._train_step(x[perm[i * bs:(i + 1) * bs]], acc)
-                self.step += 1
-                seen += 1
-                bar.update(1)
-                if self.on_step is not None:
-                    self.on_step(self.step)
-                epoch_end = self.step % spe == 0
-                checkpoint_now = epoch_end or (cfg.checkpoint_every > 0 and self.step % cfg.checkpoint_every == 0)
-                if checkpoint_now or self.step % cfg.log_every == 0:
-                    stats = _summarise(acc)  # the one host sync of a log interval
-                    if not all(math.isfinite(v) for v in stats.values()):
-                        raise TrainingDiverged(
-                            f"non-finite loss at step {self.step} (epoch {epoch + 1}): {stats}. The last good "
-                            f"checkpoint in {self.run_dir} is kept; lower the learning rates or change the "
-                            "objective, then --resume or retrain.")
-                    rate = seen * bs / max(time.perf_counter() - epoch_start, 1e-9)
-                    bar.set_postfix(d=f"{stats['d_loss']:.3f}", g=f"{stats['g_loss']:.3f}", img_s=f"{rate:.0f}")
-                if epoch_end:
-                    self._end_epoch(epoch, stats, time.perf_counter() - epoch_start, seen * bs)
-                    acc.zero_()
-                    epoch_start, seen = time.perf_counter(), 0
-                if checkpoint_now:
-                    self.save()
-        except KeyboardInterrupt:
-            # Keep what was learnt: save the current step if it is sane, then stop.
-            if all(torch.isfinite(p).all() for p in self.G.parameters()):
-                self.save()
-            raise
+            with _deferred_interrupt() as interrupted:
+                self._steps(x, total, bar, interrupted)
         finally:
             bar.close()
+
+    def _steps(self, x: torch.Tensor, total: int, bar: tqdm, interrupted: Callable[[], bool]) -> None:
+        cfg, spe, bs = self.cfg, self.steps_per_epoch, self.cfg.batch_size
+        perm, epoch_start, seen = None, time.perf_counter(), 0
+        acc = torch.zeros(len(STATS) + 2, device=self.device)
+        while self.step < total:
+            epoch, i = divmod(self.step, spe)
+            if perm is None or i == 0:
+                perm = _epoch_permutation(cfg.seed, epoch, len(x)).to(self.device)
+                bar.set_description(f"epoch {epoch + 1}/{cfg.epochs}")
+            self._set_lr(total)
+            self._train_step(x[perm[i * bs:(i + 1) * bs]], acc)
+            self.step += 1
+            seen += 1
+            bar.update(1)
+            if self.on_step is not None:
+                self.on_step(self.step)
+            epoch_end = self.step % spe == 0
+            checkpoint_now = epoch_end or (cfg.checkpoint_every > 0 and self.step % cfg.checkpoint_every == 0)
+            if checkpoint_now or self.step % cfg.log_every == 0:
+                stats = _summarise(acc)  # the one host sync of a log interval
+                if not all(math.isfinite(v) for v in stats.values()):
+                    raise TrainingDiverged(
+                        f"non-finite loss at step {self.step} (epoch {epoch + 1}): {stats}. The last good "
+                        f"checkpoint in {self.run_dir} is kept. {_RETRY}")
+                rate = seen * bs / max(time.perf_counter() - epoch_start, 1e-9)
+                bar.set_postfix(d=f"{stats['d_loss']:.3f}", g=f"{stats['g_loss']:.3f}", img_s=f"{rate:.0f}")
+            if epoch_end:
+                self._end_epoch(epoch, stats, time.perf_counter() - epoch_start, seen * bs)
+                acc.zero_()
+                epoch_start, seen = time.perf_counter(), 0
+            if checkpoint_now or interrupted():
+                # After a Ctrl-C the step it arrived in was finished first, so the saved
+                # state is exactly that of step `self.step`.
+                self.save()
+            if interrupted():
+                raise KeyboardInterrupt(f"interrupted at step {self.step}; checkpoint saved in {self.run_dir}, "
+                                        "continue with `latentrw train --resume`")
 
     def _end_epoch(self, epoch: int, stats: dict, seconds: float, images: int) -> None:
         record = {"epoch": epoch + 1, "step": self.step, **stats, "seconds": round(seconds, 3),
@@ -273,7 +310,24 @@ def _summarise(acc: torch.Tensor) -> dict[str, float]:
     *sums, g_steps, d_steps = acc.tolist()
     out = {name: total / max(d_steps, 1.0) for name, total in zip(STATS, sums)}
     out["g_loss"] = sums[STATS.index("g_loss")] / max(g_steps, 1.0)
-    return {k: round(v, 6) if math.isfinite(v) else v for k, v in out.items()}
+    out = {k: round(v, 6) if math.isfinite(v) else v for k, v in out.items()}
+    return {**out, "d_steps": int(d_steps), "g_steps": int(g_steps)}
+
+
+@contextlib.contextmanager
+def _deferred_interrupt() -> Iterator[Callable[[], bool]]:
+    """While active, Ctrl-C (SIGINT) only raises a flag that the loop checks between steps,
+    so a step is never cut in half. Outside the main thread (no signals) it does nothing."""
+    hit = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda *_: hit.append(True))
+    except ValueError:  # not the main thread
+        yield lambda: False
+        return
+    try:
+        yield lambda: bool(hit)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _same_run(a: TrainConfig, b: TrainConfig) -> bool:
@@ -283,11 +337,18 @@ def _same_run(a: TrainConfig, b: TrainConfig) -> bool:
 
 
 def _truncate_log(path: Path, step: int) -> None:
-    """Drop log lines written after ``step`` (a resumed run rewrites them)."""
+    """Drop log lines written after ``step`` (a resumed run rewrites them) and any line a
+    kill cut short."""
     if not path.exists():
         return
-    keep = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
-    path.write_text("".join(line + "\n" for line in keep))
+    keep = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                keep.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue
+    atomic_write_bytes(path, "".join(line + "\n" for line in keep).encode())
 
 
 def train(config: TrainConfig, run_dir: Path | str, *, resume: bool | None = None, progress: bool = True) -> Path:

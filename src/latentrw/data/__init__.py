@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -15,17 +16,23 @@ from latentrw.data import fashion_mnist, idx_images, mnist, synthetic
 from latentrw.data.dataset import Dataset, to_uint8_images
 from latentrw.registry import Registry
 
-DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
-DATASETS.add("mnist", partial(idx_images.load, mnist.SPEC))
-DATASETS.add("fashion-mnist", partial(idx_images.load, fashion_mnist.SPEC))
+@dataclass(frozen=True)
+class DatasetEntry:
+    load: Callable[..., Dataset]  # load(source_dir=None) -> Dataset
+    kind: str  # "image" or "points", known without loading
+
+
+DATASETS: Registry[DatasetEntry] = Registry("dataset")
+DATASETS.add("mnist", DatasetEntry(partial(idx_images.load, mnist.SPEC), "image"))
+DATASETS.add("fashion-mnist", DatasetEntry(partial(idx_images.load, fashion_mnist.SPEC), "image"))
 for _name in synthetic.GENERATORS:
-    DATASETS.add(_name, lambda source_dir=None, _n=_name: synthetic.load(_n))
+    DATASETS.add(_name, DatasetEntry(lambda source_dir=None, _n=_name: synthetic.load(_n), "points"))
 
 
 def load_dataset(name: str, source_dir: Path | str | None = None) -> Dataset:
     """Load a registered dataset. ``source_dir`` names a folder of the four IDX
     files (gzipped or not) to use instead of the cache and downloads."""
-    return DATASETS.get(name)(source_dir=Path(source_dir) if source_dir else None)
+    return DATASETS.get(name).load(source_dir=Path(source_dir) if source_dir else None)
 
 
-__all__ = ["DATASETS", "Dataset", "load_dataset", "to_uint8_images"]
+__all__ = ["DATASETS", "Dataset", "DatasetEntry", "load_dataset", "to_uint8_images"]

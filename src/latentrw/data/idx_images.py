@@ -54,6 +54,14 @@ def _verify(spec: IdxImageSpec, role: str, raw: bytes, where: str) -> bytes:
     return raw
 
 
+def _find(directory: Path, fname: str) -> Path | None:
+    """The file for ``fname`` in ``directory``: plain or .gz, and also the
+    "train-images.idx3-ubyte" spelling some copies use."""
+    dotted = fname.replace("-idx", ".idx")
+    candidates = [directory / fname, directory / (fname + ".gz"), directory / dotted, directory / (dotted + ".gz")]
+    return next((p for p in candidates if p.is_file()), None)
+
+
 def read_directory(spec: IdxImageSpec, directory: Path) -> dict[str, bytes]:
     """Read and verify the four files from ``directory`` (each gzipped or not)."""
     directory = Path(directory)
@@ -61,10 +69,7 @@ def read_directory(spec: IdxImageSpec, directory: Path) -> dict[str, bytes]:
         raise DataError(f"{directory}: not a directory; give the folder holding the four {spec.name} IDX files")
     out = {}
     for role, fname in spec.filenames.items():
-        candidates = [directory / fname, directory / (fname + ".gz")]
-        # Some copies name the files with a dot before idx ("train-images.idx3-ubyte").
-        candidates += [directory / fname.replace("-idx", ".idx"), directory / (fname.replace("-idx", ".idx") + ".gz")]
-        path = next((p for p in candidates if p.is_file()), None)
+        path = _find(directory, fname)
         if path is None:
             raise DataError(f"{directory}: missing {fname} (or {fname}.gz) of {spec.name}")
         out[role] = _verify(spec, role, path.read_bytes(), str(path))
@@ -90,7 +95,7 @@ def locate(spec: IdxImageSpec, source_dir: Path | None = None) -> tuple[dict[str
         _write_cache(spec, raws)
         return raws, f"directory {source_dir}"
     cache = spec.cache_dir()
-    if all((cache / f).is_file() for f in spec.filenames.values()):
+    if all(_find(cache, f) for f in spec.filenames.values()):
         return read_directory(spec, cache), f"cache {cache}"
     routes: list[tuple[str, Source]] = list(spec.local_sources)
     routes += [(f"mirror {m}", lambda m=m: _from_mirror(spec, m)) for m in spec.mirrors]

@@ -24,7 +24,7 @@ class Objective:
     optimizer: str  # "adam" or "rmsprop"
     lr_g: float
     lr_d: float
-    betas: tuple[float, float]  # Adam only
+    betas: tuple[float, float] | None  # Adam only
     n_critic: int  # D steps per G step
     gp_weight: float = 0.0  # λ of the gradient penalty; 0 = none
     clip: float = 0.0  # weight clipping bound c; 0 = none
@@ -37,14 +37,15 @@ OBJECTIVES.add("ns", Objective(
     losses.ns_d_loss, losses.ns_g_loss, "adam", 2e-4, 2e-4, (0.5, 0.999), 1,
     source="Goodfellow et al. 2014; Adam(2e-4, β=(0.5, 0.999)) of DCGAN, Radford et al. 2016 §4"))
 OBJECTIVES.add("wgan", Objective(
-    losses.wasserstein_d_loss, losses.wasserstein_g_loss, "rmsprop", 5e-5, 5e-5, (0.0, 0.0), 5, clip=0.01,
+    losses.wasserstein_d_loss, losses.wasserstein_g_loss, "rmsprop", 5e-5, 5e-5, None, 5, clip=0.01,
     source="Arjovsky et al. 2017, Algorithm 1: c=0.01, RMSProp lr 5e-5, n_critic 5"))
 OBJECTIVES.add("wgan-gp", Objective(
     losses.wasserstein_d_loss, losses.wasserstein_g_loss, "adam", 1e-4, 1e-4, (0.5, 0.9), 5, gp_weight=10.0,
-    source="Gulrajani et al. 2017, Algorithm 1: λ=10, Adam(1e-4, β=(0.5, 0.9)), n_critic 5"))
+    source="Gulrajani et al. 2017: λ=10, lr 1e-4, n_critic 5 from Algorithm 1; β=(0.5, 0.9) from the "
+           "authors' MNIST code (gan_mnist.py) -- Algorithm 1 itself lists β1=0"))
 OBJECTIVES.add("hinge-gp", Objective(
     losses.hinge_d_loss, losses.hinge_g_loss, "adam", 1e-4, 1e-4, (0.5, 0.9), 5, gp_weight=10.0,
-    source="hinge loss (Lim & Ye 2017) with the WGAN-GP penalty and optimiser of Gulrajani et al. 2017"))
+    source="hinge loss (Lim & Ye 2017) with the WGAN-GP penalty and optimiser above"))
 for _div in DIVERGENCES:
     OBJECTIVES.add(f"fgan-{_div}", Objective(
         fgan_d_loss(_div), fgan_g_loss(_div), "adam", 2e-4, 2e-4, (0.5, 0.999), 1,

@@ -1,0 +1,34 @@
+"""Print the README's training table from run directories and copy their last sample grids.
+
+    python scripts/table_from_runs.py runs/table docs/images
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+
+def main(root: Path, images: Path) -> None:
+    images.mkdir(parents=True, exist_ok=True)
+    print("| objective | prior | epochs | CPU seconds | final D loss | final G loss | samples (epoch end) |")
+    print("|---|---|---|---|---|---|---|")
+    for run in sorted(p for p in root.iterdir() if (p / "log.jsonl").is_file()):
+        cfg = json.loads((run / "config.json").read_text())
+        log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+        last = log[-1]
+        grid = run / "samples" / f"epoch_{last['epoch']:04d}.png"
+        img = Image.open(grid)
+        img = img.resize((img.width // 2, img.height // 2), Image.NEAREST)  # grids are saved 2x
+        target = images / f"{run.name}.png"
+        img.save(target, optimize=True)
+        seconds = sum(r["seconds"] for r in log)
+        print(f"| `{cfg['objective']}` | `{cfg['prior']}` | {last['epoch']} | {seconds:.0f} | "
+              f"{last['d_loss']:.3f} | {last['g_loss']:.3f} | ![{run.name}]({target.as_posix()}) |")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
