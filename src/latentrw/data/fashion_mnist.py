@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from latentrw.data.idx_images import IdxImageSpec, read_directory
+from latentrw.data.idx_images import LECUN_FILENAMES, IdxImageSpec, read_directory
 from latentrw.errors import DataError
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -26,12 +26,7 @@ def _from_debian() -> dict[str, bytes]:
 
 SPEC = IdxImageSpec(
     name="fashion-mnist",
-    filenames={
-        "train_images": "train-images-idx3-ubyte",
-        "train_labels": "train-labels-idx1-ubyte",
-        "test_images": "t10k-images-idx3-ubyte",
-        "test_labels": "t10k-labels-idx1-ubyte",
-    },
+    filenames=LECUN_FILENAMES,
     # sha256 of the decompressed IDX files of the upstream release.
     sha256={
         "train_images": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",

@@ -23,6 +23,13 @@ from latentrw.errors import DataError
 from latentrw.fileio import atomic_write_bytes, sha256_bytes
 
 ROLES = ("train_images", "train_labels", "test_images", "test_labels")
+# The file names of LeCun's MNIST release, which Fashion-MNIST and others copy.
+LECUN_FILENAMES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
 
 # A source returns {role: raw IDX bytes} or raises DataError saying why not.
 Source = Callable[[], dict[str, bytes]]

