@@ -122,7 +122,8 @@ def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int | 
         cfg = TrainConfig(epochs=epochs or _DEFAULTS.epochs, device=device or _DEFAULTS.device,
                           g_options=g_opts, d_options=d_opts, **options)
         path = run_training(cfg, out, resume=None, progress=not quiet)
-    click.echo(f"run written to {path}")
+    grids = sorted((path / "samples").glob("epoch_*.png"))
+    click.echo(f"run written to {path}" + (f"; latest samples: {grids[-1]}" if grids else ""))
 
 
 @main.command()
