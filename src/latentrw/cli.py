@@ -147,5 +147,78 @@ def sample(run_dir: Path, n: int, out: Path, seed: int, batch_size: int, device:
     click.echo(f"{info['n']} samples from {run_dir} (step {run.step}) written to {out} ({info['npz']})")
 
 
+@main.command()
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--dataset", type=click.Choice(DATASETS.names()), default=None,
+              help="Dataset of the samples [a run's own; mnist for PNG folders and .npz files].")
+@click.option("--n", "n", type=click.IntRange(min=2), default=10_000, help="Samples drawn from a run.")
+@click.option("--seed", type=int, default=0)
+@click.option("--metrics", default=",".join(("fid", "kid", "prdc", "emd", "classes")),
+              help="Comma-separated subset of fid,kid,prdc,emd,classes.")
+@click.option("--results", type=click.Path(dir_okay=False, path_type=Path), default=Path("results.jsonl"),
+              help="JSONL file that gets one line per evaluation.")
+@click.option("--no-floor", is_flag=True, help="Skip the real-vs-real floor column.")
+@click.option("--device", default="auto", help="cpu, cuda or auto.")
+@_user_errors
+def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str, results: Path, no_floor: bool,
+             device: str) -> None:
+    """Evaluate samples: a run directory (draws N), a folder of PNGs or an .npz."""
+    from latentrw.metrics.evaluate import ALL_METRICS, Reference, append_jsonl, compute_metrics, floor, record
+    from latentrw.run import CONFIG, load_run
+    from latentrw.sample import generate
+    from latentrw.samples_io import load_npz, load_png_folder
+    from latentrw.train import resolve_device
+
+    chosen = tuple(m.strip() for m in metrics.split(",") if m.strip())
+    unknown = sorted(set(chosen) - set(ALL_METRICS))
+    if unknown:
+        raise click.UsageError(f"unknown metrics {unknown}; choose from {','.join(ALL_METRICS)}")
+    if (source / CONFIG).is_file():
+        run = load_run(source, resolve_device(device))
+        dataset = dataset or run.config.dataset
+        x, _ = generate(run, n, seed=seed)
+        kind = "run"
+    elif source.is_dir():
+        x, kind = load_png_folder(source), "png-folder"
+    else:
+        x, kind = load_npz(source), "npz"
+    dataset = dataset or "mnist"
+    ref = Reference(dataset, progress=True)
+    feats, logits = ref.extractor(x, progress=True)
+    values = compute_metrics(feats, logits, ref, chosen, seed)
+    base = None if no_floor else floor(dataset, n=min(len(x), len(ref.data.x_train)), ref=ref, progress=True)
+    rec = record(dataset, str(source), "base", seed, len(x), values, ref.extractor, source_kind=kind,
+                 floor=base)
+    append_jsonl(results, rec)
+    click.echo(f"{dataset}: {len(x)} samples from {source} ({kind}) vs the {len(ref.features)} test images")
+    click.echo(f"{'metric':<22}{'value':>12}{'floor':>12}")
+    for key, value in values.items():
+        if isinstance(value, (int, float)):
+            fl = base.get(key) if base else None
+            click.echo(f"{key:<22}{value:>12.4f}" + (f"{fl:>12.4f}" if isinstance(fl, (int, float)) else ""))
+    click.echo(f"appended to {results}")
+
+
+@main.group()
+def classifier() -> None:
+    """The dataset classifiers whose features the image metrics use."""
+
+
+@classifier.command("train")
+@click.argument("dataset", type=click.Choice(["mnist", "fashion-mnist"]))
+@click.option("--epochs", type=click.IntRange(min=1), default=10)
+@click.option("--seed", type=int, default=0)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Output file [DATASET-classifier.safetensors].")
+@_user_errors
+def classifier_train(dataset: str, epochs: int, seed: int, out: Path | None) -> None:
+    """Train the feature classifier of DATASET and report its test accuracy."""
+    from latentrw.metrics.classifier import train_classifier
+
+    out = out or Path(f"{dataset}-classifier.safetensors")
+    info = train_classifier(dataset, out, epochs=epochs, seed=seed, hflip=dataset == "fashion-mnist")
+    click.echo(f"{out}: test accuracy {info['test_accuracy']:.4f} after {epochs} epochs ({info['seconds']} s)")
+
+
 if __name__ == "__main__":
     main()

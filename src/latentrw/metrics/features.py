@@ -1,0 +1,98 @@
+"""Feature extractors: images (or points) -> (features, logits or None).
+
+A registry maps a dataset name to its extractor. ``mnist`` and ``fashion-mnist`` use the
+classifier shipped in ``latentrw/metrics/weights/`` (penultimate layer ``fc1``, 128-d,
+see :mod:`latentrw.metrics.classifier`), verified against a pinned sha256 before loading;
+2-D sets use their raw coordinates. ``register_extractor`` adds a user's own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from latentrw.errors import CheckpointError
+from latentrw.fileio import sha256_file
+from latentrw.registry import Registry
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+# sha256 of the shipped classifier files (written by `latentrw classifier train`).
+SHIPPED = {
+    "mnist": "mnist-classifier.safetensors",
+    "fashion-mnist": "fashion-mnist-classifier.safetensors",
+}
+PINNED_SHA256: dict[str, str] = {}
+
+
+@dataclass
+class FeatureExtractor:
+    """``fn`` maps a float batch (model scale: images in [-1, 1] (N,1,28,28), or points (N,2))
+    to ``(features, logits)``; ``logits`` is None for extractors without classes."""
+
+    name: str
+    fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
+    dim: int
+    hash: str  # identifies weights + layer, recorded with every evaluation
+
+    @torch.no_grad()
+    def __call__(self, x: torch.Tensor, batch_size: int = 1000, progress: bool = False
+                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        feats, logits = [], []
+        for i in tqdm(range(0, len(x), batch_size), desc=f"features ({self.name})", disable=not progress,
+                      dynamic_ncols=True, leave=False):
+            f, l = self.fn(x[i:i + batch_size].float())
+            feats.append(f.double().cpu())
+            if l is not None:
+                logits.append(l.double().cpu())
+        return torch.cat(feats), (torch.cat(logits) if logits else None)
+
+
+EXTRACTORS: Registry[Callable[[], FeatureExtractor]] = Registry("feature extractor")
+
+
+def register_extractor(name: str, factory: Callable[[], FeatureExtractor]) -> None:
+    """Register ``factory`` (called lazily, once) as the extractor for dataset ``name``."""
+    EXTRACTORS.add(name, factory)
+
+
+def classifier_extractor(dataset: str, path: Path | None = None, expected_sha256: str | None = None) -> FeatureExtractor:
+    """The shipped classifier of ``dataset`` (or the file at ``path``), hash-checked."""
+    from latentrw.metrics.classifier import FEATURE_LAYER, load_classifier
+
+    shipped = path is None
+    path = WEIGHTS_DIR / SHIPPED[dataset] if shipped else Path(path)
+    expected = PINNED_SHA256.get(dataset) if shipped else expected_sha256
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no classifier for {dataset}; train one with "
+                              f"`latentrw classifier train {dataset}`")
+    digest = sha256_file(path)
+    if expected is not None and digest != expected:
+        raise CheckpointError(f"{path}: sha256 {digest} does not match the pinned {expected}; the shipped "
+                              "classifier is corrupt or was replaced -- reinstall latentrw")
+    model, header = load_classifier(path)
+    return FeatureExtractor(f"{dataset}-classifier:{FEATURE_LAYER}", model.features_and_logits,
+                            header["feature_dim"], f"sha256:{digest}:{FEATURE_LAYER}")
+
+
+def _coordinates() -> FeatureExtractor:
+    return FeatureExtractor("coordinates", lambda x: (x.flatten(1), None), 2, "coordinates")
+
+
+for _name in SHIPPED:
+    register_extractor(_name, lambda _n=_name: classifier_extractor(_n))
+for _name in ("25gaussians", "swissroll", "4clusters"):
+    register_extractor(_name, _coordinates)
+
+_CACHE: dict[str, FeatureExtractor] = {}
+
+
+def get_extractor(dataset: str) -> FeatureExtractor:
+    """The (cached) extractor registered for ``dataset``."""
+    if dataset not in _CACHE:
+        _CACHE[dataset] = EXTRACTORS.get(dataset)()
+    return _CACHE[dataset]
