@@ -14,8 +14,8 @@ from PIL import Image
 
 def main(root: Path, images: Path) -> None:
     images.mkdir(parents=True, exist_ok=True)
-    print("| objective | prior | epochs | CPU seconds | final D loss | final G loss | samples (epoch end) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| objective | prior | epochs | G steps | CPU seconds | final D loss | final G loss | samples (last epoch) |")
+    print("|---|---|---|---|---|---|---|---|")
     for run in sorted(p for p in root.iterdir() if (p / "log.jsonl").is_file()):
         cfg = json.loads((run / "config.json").read_text())
         log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
@@ -26,7 +26,8 @@ def main(root: Path, images: Path) -> None:
         target = images / f"{run.name}.png"
         img.save(target, optimize=True)
         seconds = sum(r["seconds"] for r in log)
-        print(f"| `{cfg['objective']}` | `{cfg['prior']}` | {last['epoch']} | {seconds:.0f} | "
+        g_steps = last["step"] // cfg["n_critic"]
+        print(f"| `{cfg['objective']}` | `{cfg['prior']}` | {last['epoch']} | {g_steps} | {seconds:.0f} | "
               f"{last['d_loss']:.3f} | {last['g_loss']:.3f} | ![{run.name}]({target.as_posix()}) |")
 
 
