@@ -64,3 +64,25 @@ def test_evaluate_cli_on_a_2d_run(tmp_path, tmp_cache):
     assert rec["floor"]["precision"] > 0.9  # real vs real
     bad = CliRunner().invoke(main, ["evaluate", str(tmp_path / "run"), "--metrics", "fid,nope"])
     assert bad.exit_code != 0 and "unknown metrics ['nope']" in bad.output
+
+
+def test_eval_every_logs_metrics_without_changing_training(tmp_path, tmp_cache):
+    plain = tiny_trainer(tmp_path / "a", n=80, epochs=2)
+    plain.fit()
+    evaluated = tiny_trainer(tmp_path / "b", n=80, epochs=2, eval_every=1, eval_n=50)
+    evaluated.fit()
+    logs = [json.loads(line) for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
+    assert all({"fid", "precision", "recall", "density", "coverage"} <= set(r["metrics"]) for r in logs)
+    for (k, v1), v2 in zip(plain.G.state_dict().items(), evaluated.G.state_dict().values()):
+        assert torch.equal(v1, v2), k
+
+
+def test_user_registered_extractor(tmp_path):
+    from latentrw.metrics.features import EXTRACTORS, FeatureExtractor, get_extractor, register_extractor
+
+    register_extractor("doubled-points", lambda: FeatureExtractor("double", lambda x: (2 * x, None), 2, "double"))
+    try:
+        feats, logits = get_extractor("doubled-points")(torch.ones(3, 2))
+        assert torch.equal(feats, torch.full((3, 2), 2.0, dtype=torch.float64)) and logits is None
+    finally:
+        EXTRACTORS._items.pop("doubled-points")

@@ -97,4 +97,4 @@ def test_cli_resume_keeps_the_runs_config(tmp_path):
     result = runner.invoke(main, ["train", "--resume", str(tmp_path / "r"), "--epochs", "2", "--quiet"])
     assert result.exit_code == 0 and load_run(tmp_path / "r").step == 20
     result = runner.invoke(main, ["train", "--resume", str(tmp_path / "r"), "--objective", "wgan"])
-    assert result.exit_code != 0 and "only --epochs and --device" in result.output and "--objective" in result.output
+    assert result.exit_code != 0 and "only --epochs, --device" in result.output and "--objective" in result.output

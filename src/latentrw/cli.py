@@ -90,6 +90,9 @@ _DEFAULTS = TrainConfig()
               "the run's own].")
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=0,
               help="Steps between checkpoints; 0 = every epoch.")
+@click.option("--eval-every", type=click.IntRange(min=0), default=0,
+              help="Every K epochs log FID, precision/recall, density/coverage and the in-between rate.")
+@click.option("--eval-n", type=click.IntRange(min=10), default=2000, help="Samples per --eval-every evaluation.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to create (a run with the same config there is continued, not redone).")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
@@ -104,14 +107,19 @@ def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int | 
 
     if resume_dir is not None:
         ctx = click.get_current_context()
-        given = [name for name in (*options, "out")
-                 if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT]
+        changeable = ("eval_every", "eval_n")  # do not touch the training itself
+        given = [name for name in (*options, "out") if name not in changeable
+                 and ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT]
         if given:
-            raise click.UsageError(f"--resume continues a run with its own config; only --epochs and --device "
-                                   f"may be given with it (not {', '.join('--' + g.replace('_', '-') for g in given)})")
+            raise click.UsageError(f"--resume continues a run with its own config; only --epochs, --device and "
+                                   f"--eval-every/--eval-n may be given with it (not "
+                                   f"{', '.join('--' + g.replace('_', '-') for g in given)})")
         cfg = TrainConfig.load(resume_dir / CONFIG)
         cfg.epochs = epochs or cfg.epochs
         cfg.device = device or cfg.device
+        for name in changeable:
+            if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT:
+                setattr(cfg, name, options[name])
         path = run_training(cfg, resume_dir, resume=True, progress=not quiet)
     else:
         if out is None:

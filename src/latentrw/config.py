@@ -39,6 +39,8 @@ class TrainConfig:
     checkpoint_every: int = 0  # steps between checkpoints; 0 = at the end of every epoch
     log_every: int = 100  # steps between loss/NaN checks and progress-bar updates
     grid_size: int = 64  # samples in the per-epoch grid
+    eval_every: int = 0  # epochs between quality evaluations logged to log.jsonl; 0 = never
+    eval_n: int = 2000  # samples per such evaluation (against the test split)
 
     def resolve(self, dataset_kind: str | None = None) -> "TrainConfig":
         """Return a copy with every default filled in; raise :class:`ConfigError` on bad values."""
@@ -80,6 +82,7 @@ class TrainConfig:
             (c.lr_decay in ("none", "linear"), "lr_decay must be 'none' or 'linear'"),
             (c.device in ("cpu", "cuda", "auto") or c.device.startswith("cuda:"), "device must be cpu, cuda or auto"),
             (c.checkpoint_every >= 0 and c.log_every >= 1, "checkpoint_every >= 0 and log_every >= 1"),
+            (c.eval_every >= 0 and c.eval_n >= 10, "eval_every >= 0 and eval_n >= 10"),
         ]
         for ok, message in checks:
             if not ok:

@@ -94,6 +94,7 @@ class Trainer:
         self.opt_d = _make_optimizer(self.D.parameters(), self.objective.optimizer, cfg.lr_d, cfg.betas)
         self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.step = 0
+        self._reference = None  # test-split features, computed at the first evaluation
 
     # -- checkpoints --------------------------------------------------------
     def _headers(self) -> dict[str, dict]:
@@ -287,9 +288,27 @@ class Trainer:
                   "lr_g": self.opt_g.param_groups[0]["lr"], "lr_d": self.opt_d.param_groups[0]["lr"]}
         if self.cfg.gp_weight == 0:
             record.pop("gp"), record.pop("grad_norm")
+        if self.cfg.eval_every and (epoch + 1) % self.cfg.eval_every == 0:
+            record["metrics"] = self.evaluate(self.cfg.eval_n)
         with open(self.run_dir / LOG, "a") as f:
             f.write(json.dumps(record) + "\n")
         self.save_samples(self.run_dir / "samples" / f"epoch_{epoch + 1:04d}.png")
+
+    @torch.no_grad()
+    def evaluate(self, n: int) -> dict:
+        """FID, precision/recall, density/coverage (and the in-between rate for images) of ``n``
+        samples from fixed noise against the test split. Uses no training RNG."""
+        from latentrw.metrics.evaluate import Reference, compute_metrics
+
+        if self._reference is None:
+            self._reference = Reference(self.data.name)
+        z = self.prior.sample(n, torch.Generator(self.device).manual_seed(self.cfg.seed + 54321))
+        self.G.eval()
+        x = torch.cat([self.G(z[i:i + 1000]) for i in range(0, n, 1000)])
+        self.G.train()
+        feats, logits = self._reference.extractor(x)
+        values = compute_metrics(feats, logits, self._reference, ("fid", "prdc", "classes"))
+        return {k: round(v, 6) for k, v in values.items() if isinstance(v, float)}
 
     @torch.no_grad()
     def save_samples(self, path: Path) -> None:
@@ -331,8 +350,9 @@ def _deferred_interrupt() -> Iterator[Callable[[], bool]]:
 
 
 def _same_run(a: TrainConfig, b: TrainConfig) -> bool:
-    """Equal configs apart from what a resumed run may change (epochs, device)."""
-    ignore = {"epochs": 0, "device": ""}
+    """Equal configs apart from what a resumed run may change without touching the
+    training itself (epochs, device, evaluation schedule)."""
+    ignore = {"epochs": 0, "device": "", "eval_every": 0, "eval_n": 0}
     return {**a.to_dict(), **ignore} == {**b.to_dict(), **ignore}
 
 

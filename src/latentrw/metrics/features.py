@@ -26,7 +26,9 @@ SHIPPED = {
     "mnist": "mnist-classifier.safetensors",
     "fashion-mnist": "fashion-mnist-classifier.safetensors",
 }
-PINNED_SHA256: dict[str, str] = {}
+PINNED_SHA256: dict[str, str] = {
+    "mnist": "a2bb379d0769c10d2d3978eb062cde6661f22e5d20f74f864ac39dbdc9ee8fe1",
+}
 
 
 @dataclass
