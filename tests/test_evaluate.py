@@ -59,8 +59,10 @@ def test_evaluate_cli_on_a_2d_run(tmp_path, tmp_cache):
     assert "precision" in out.output and "floor" in out.output
     rec = json.loads(results.read_text())
     assert rec["dataset"] == "4clusters" and rec["n"] == 300 and rec["sampler"] == "base"
-    assert set(rec["metrics"]) == {"fid", "precision", "recall", "density", "coverage", "emd", "emd_std"}
+    assert set(rec["metrics"]) == {"fid", "precision", "recall", "density", "coverage", "emd", "emd_std", "emd_n"}
     assert rec["feature_extractor"] == "coordinates" and rec["versions"]["torch"] == torch.__version__
+    assert rec["step"] == 10 and rec["config"]["dataset"] == "4clusters" and rec["protocol"]["k_precision_recall"] == 3
+    assert rec["metrics"]["emd_n"] == 300 and "pot" in rec["versions"]
     assert rec["floor"]["precision"] > 0.9  # real vs real
     bad = CliRunner().invoke(main, ["evaluate", str(tmp_path / "run"), "--metrics", "fid,nope"])
     assert bad.exit_code != 0 and "unknown metrics ['nope']" in bad.output
@@ -77,12 +79,61 @@ def test_eval_every_logs_metrics_without_changing_training(tmp_path, tmp_cache):
         assert torch.equal(v1, v2), k
 
 
-def test_user_registered_extractor(tmp_path):
-    from latentrw.metrics.features import EXTRACTORS, FeatureExtractor, get_extractor, register_extractor
+def test_user_registered_extractor(monkeypatch):
+    from latentrw.metrics import features
+    from latentrw.registry import Registry
 
-    register_extractor("doubled-points", lambda: FeatureExtractor("double", lambda x: (2 * x, None), 2, "double"))
-    try:
-        feats, logits = get_extractor("doubled-points")(torch.ones(3, 2))
-        assert torch.equal(feats, torch.full((3, 2), 2.0, dtype=torch.float64)) and logits is None
-    finally:
-        EXTRACTORS._items.pop("doubled-points")
+    monkeypatch.setattr(features, "EXTRACTORS", Registry("feature extractor"))
+    monkeypatch.setattr(features, "_CACHE", {})
+    features.register_extractor("doubled", lambda: features.FeatureExtractor("double", lambda x: (2 * x, None), 2, "d"))
+    feats, logits = features.get_extractor("doubled")(torch.ones(3, 2))
+    assert torch.equal(feats, torch.full((3, 2), 2.0, dtype=torch.float64)) and logits is None
+
+
+def test_floor_is_cached_per_protocol(tmp_cache, monkeypatch):
+    from latentrw.metrics import evaluate as ev
+
+    ref = ev.Reference("4clusters")
+    calls = []
+    real_eval = ev.evaluate_samples
+    monkeypatch.setattr(ev, "evaluate_samples", lambda *a, **k: calls.append(1) or real_eval(*a, **k))
+    first = ev.floor("4clusters", n=500, ref=ref)
+    assert ev.floor("4clusters", n=500, ref=ref) == first and len(calls) == 1  # second call: from disk
+    monkeypatch.setitem(ev.PROTOCOL, "k_precision_recall", 4)  # another protocol: recomputed
+    ev.floor("4clusters", n=500, ref=ref)
+    assert len(calls) == 2
+
+
+def test_image_evaluation_via_png_folder_and_npz(tmp_path, tmp_cache):
+    from latentrw.data import load_dataset
+
+    imgs = load_dataset("mnist").x_test[:300].numpy()  # real digits as "samples"
+    for i, im in enumerate(imgs):
+        Image.fromarray(im, mode="L").save(tmp_path / f"{i:05d}.png")
+    np.savez(tmp_path / "s.npz", x=imgs[:, :, :, None])  # (N, 28, 28, 1) is accepted too
+    results = tmp_path / "r.jsonl"
+    for source in (tmp_path, tmp_path / "s.npz"):
+        out = CliRunner().invoke(main, ["evaluate", str(source), "--metrics", "fid,prdc,classes", "--no-floor",
+                                        "--results", str(results)])
+        assert out.exit_code == 0, out.output
+    a, b = [json.loads(line) for line in results.read_text().splitlines()]
+    assert a["metrics"] == b["metrics"] and a["sampler"] is None and a["source_kind"] == "png-folder"
+    assert a["feature_extractor"].startswith("sha256:") and a["feature_extractor"].endswith(":fc1")
+    m = a["metrics"]
+    assert "kid" not in m and "emd" not in m  # --metrics limits the work
+    assert m["precision"] > 0.8 and m["in_between"] < 0.05 and m["modes_covered"] == 10
+    np.savez(tmp_path / "p.npz", x=np.zeros((5, 2), np.float32))
+    out = CliRunner().invoke(main, ["evaluate", str(tmp_path / "p.npz"), "--no-floor", "--results", str(results)])
+    assert out.exit_code != 0 and "samples have shape (2,) but mnist samples are (1, 28, 28)" in out.output
+
+
+def test_shipped_classifier_with_wrong_pin_is_refused(monkeypatch):
+    from latentrw.errors import CheckpointError
+    from latentrw.metrics import features
+
+    monkeypatch.setitem(features.PINNED_SHA256, "mnist", "0" * 64)
+    with pytest.raises(CheckpointError, match="does not match the pinned"):
+        features.classifier_extractor("mnist")
+    monkeypatch.delitem(features.PINNED_SHA256, "mnist")
+    with pytest.raises(CheckpointError, match="no sha256 is pinned"):
+        features.classifier_extractor("mnist")

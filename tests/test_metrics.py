@@ -58,15 +58,21 @@ def numpy_mmd2(x, y):
     return (kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1)) - 2 * kxy.mean()
 
 
-def test_kid_equals_independent_numpy_mmd():
+def test_kid_equals_independent_numpy_mmd_with_torch_fidelity_subsets():
     x, y = rng(0).normal(size=(300, 10)), rng(1).normal(size=(200, 10)) + 0.2
     assert mmd2_unbiased(torch.tensor(x), torch.tensor(y)) == pytest.approx(numpy_mmd2(x, y), rel=1e-6)
-    mean, std = kid(x, y, subsets=10, subset_size=100, seed=3)
-    r = np.random.default_rng(3)
-    vals = [numpy_mmd2(x[r.choice(300, 100, replace=False)], y[r.choice(200, 100, replace=False)]) for _ in range(10)]
+    mean, std = kid(x, y, subsets=10, subset_size=100)
+    r = np.random.RandomState(2020)  # torch-fidelity: seed 2020, fake subset drawn before real
+    vals = []
+    for _ in range(10):
+        fx = x[r.choice(300, 100, replace=False)]
+        vals.append(numpy_mmd2(fx, y[r.choice(200, 100, replace=False)]))
     assert mean == pytest.approx(np.mean(vals), rel=1e-6) and std == pytest.approx(np.std(vals), rel=1e-6)
+    with pytest.warns(UserWarning, match="not comparable"):
+        kid(x[:50], y, subsets=2, subset_size=100)
 
 
+@pytest.mark.filterwarnings("ignore:KID subsets")
 def test_kid_is_unbiased_near_zero_for_same_distribution():
     x, y = rng(0).normal(size=(2000, 8)), rng(1).normal(size=(2000, 8))
     mean, std = kid(x, y, subsets=20, subset_size=500)
@@ -111,6 +117,18 @@ def test_prdc_known_answers():
     assert same["precision"] == 1 and same["recall"] == 1 and same["coverage"] == 1
     far = prdc(x, x + 100)
     assert far == {"precision": 0, "recall": 0, "density": 0, "coverage": 0}
+
+
+def test_uniform_noise_images_cover_nothing():
+    # Real "images": smooth blobs; fakes: uniform pixel noise in [-1, 1] -- far from every real ball.
+    r = rng(5)
+    yy, xx = np.mgrid[:28, :28]
+    centres = r.uniform(8, 20, size=(600, 2))
+    real = np.exp(-((yy[None] - centres[:, 0, None, None]) ** 2 + (xx[None] - centres[:, 1, None, None]) ** 2) / 20)
+    real = (2 * real - 1).reshape(600, -1)
+    noise = r.uniform(-1, 1, size=(600, 784))
+    out = prdc(real, noise)
+    assert out["coverage"] < 0.01 and out["precision"] < 0.01 and out["density"] < 0.01
 
 
 def test_mode_dropping_lowers_recall_and_coverage_not_precision():

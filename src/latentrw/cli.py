@@ -160,18 +160,22 @@ def sample(run_dir: Path, n: int, out: Path, seed: int, batch_size: int, device:
 @click.option("--dataset", type=click.Choice(DATASETS.names()), default=None,
               help="Dataset of the samples [a run's own; mnist for PNG folders and .npz files].")
 @click.option("--n", "n", type=click.IntRange(min=2), default=10_000, help="Samples drawn from a run.")
-@click.option("--seed", type=int, default=0)
+@click.option("--seed", type=int, default=0, help="Seed of the samples drawn from a run and of the EMD subsets.")
 @click.option("--metrics", default=",".join(("fid", "kid", "prdc", "emd", "classes")),
               help="Comma-separated subset of fid,kid,prdc,emd,classes.")
 @click.option("--results", type=click.Path(dir_okay=False, path_type=Path), default=Path("results.jsonl"),
               help="JSONL file that gets one line per evaluation.")
+@click.option("--classifier", "classifier_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="Use this classifier file (from `latentrw classifier train`) for the features.")
 @click.option("--no-floor", is_flag=True, help="Skip the real-vs-real floor column.")
 @click.option("--device", default="auto", help="cpu, cuda or auto.")
 @_user_errors
-def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str, results: Path, no_floor: bool,
-             device: str) -> None:
+def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str, results: Path,
+             classifier_path: Path | None, no_floor: bool, device: str) -> None:
     """Evaluate samples: a run directory (draws N), a folder of PNGs or an .npz."""
+    from latentrw.data import quantize_images
     from latentrw.metrics.evaluate import ALL_METRICS, Reference, append_jsonl, compute_metrics, floor, record
+    from latentrw.metrics.features import classifier_extractor
     from latentrw.run import CONFIG, load_run
     from latentrw.sample import generate
     from latentrw.samples_io import load_npz, load_png_folder
@@ -181,24 +185,31 @@ def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str,
     unknown = sorted(set(chosen) - set(ALL_METRICS))
     if unknown:
         raise click.UsageError(f"unknown metrics {unknown}; choose from {','.join(ALL_METRICS)}")
+    extra: dict = {}
     if (source / CONFIG).is_file():
         run = load_run(source, resolve_device(device))
         dataset = dataset or run.config.dataset
         x, _ = generate(run, n, seed=seed)
-        kind = "run"
+        if x.dim() == 4:
+            x = quantize_images(x)  # score exactly what an exported PNG would hold
+        kind, sampler = "run", "base"
+        extra = {"step": run.step, "config": run.config.to_dict()}
     elif source.is_dir():
-        x, kind = load_png_folder(source), "png-folder"
+        x, kind, sampler = load_png_folder(source), "png-folder", None
     else:
-        x, kind = load_npz(source), "npz"
+        x, kind, sampler = load_npz(source), "npz", None
     dataset = dataset or "mnist"
-    ref = Reference(dataset, progress=True)
+    extractor = classifier_extractor(dataset, classifier_path) if classifier_path else None
+    ref = Reference(dataset, extractor=extractor, progress=True)
+    ref.check(x, str(source))
     feats, logits = ref.extractor(x, progress=True)
     values = compute_metrics(feats, logits, ref, chosen, seed)
-    base = None if no_floor else floor(dataset, n=min(len(x), len(ref.data.x_train)), ref=ref, progress=True)
-    rec = record(dataset, str(source), "base", seed, len(x), values, ref.extractor, source_kind=kind,
-                 floor=base)
+    base = None if no_floor else floor(dataset, n=min(len(x), 10_000), ref=ref, progress=True)
+    rec = record(dataset, str(source.resolve()), sampler, seed, len(x), values, ref, source_kind=kind,
+                 floor=base, **extra)
     append_jsonl(results, rec)
-    click.echo(f"{dataset}: {len(x)} samples from {source} ({kind}) vs the {len(ref.features)} test images")
+    click.echo(f"{dataset}: {len(x)} samples from {source} ({kind}) vs the {len(ref.features)} test images; "
+               f"features {ref.extractor.name}")
     click.echo(f"{'metric':<22}{'value':>12}{'floor':>12}")
     for key, value in values.items():
         if isinstance(value, (int, float)):
@@ -224,8 +235,11 @@ def classifier_train(dataset: str, epochs: int, seed: int, out: Path | None) -> 
     from latentrw.metrics.classifier import train_classifier
 
     out = out or Path(f"{dataset}-classifier.safetensors")
+    from latentrw.fileio import sha256_file
+
     info = train_classifier(dataset, out, epochs=epochs, seed=seed, hflip=dataset == "fashion-mnist")
-    click.echo(f"{out}: test accuracy {info['test_accuracy']:.4f} after {epochs} epochs ({info['seconds']} s)")
+    click.echo(f"{out}: test accuracy {info['test_accuracy']:.4f} after {epochs} epochs ({info['seconds']} s); "
+               f"sha256 {sha256_file(out)} (use it with `latentrw evaluate --classifier {out}`)")
 
 
 if __name__ == "__main__":

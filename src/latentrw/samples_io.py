@@ -49,11 +49,16 @@ def load_npz(path: Path, key: str = "x") -> torch.Tensor:
             x = data[key]
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise DataError(f"{path}: not a readable .npz ({exc})") from exc
-    if x.dtype == np.uint8 and x.ndim in (3, 4):
-        return _images_to_model(x.reshape(len(x), x.shape[-2], x.shape[-1]))
+    if x.dtype == np.uint8:  # grayscale images: (N, H, W), (N, 1, H, W) or (N, H, W, 1)
+        if x.ndim == 4 and x.shape[1] == 1:
+            x = x[:, 0]
+        elif x.ndim == 4 and x.shape[3] == 1:
+            x = x[..., 0]
+        if x.ndim == 3:
+            return _images_to_model(x)
     if np.issubdtype(x.dtype, np.floating) and x.ndim == 2:
         if not np.isfinite(x).all():
             raise DataError(f"{path}: {key} holds NaN or infinite values")
         return torch.from_numpy(x.astype(np.float32))
-    raise DataError(f"{path}: {key} has dtype {x.dtype} and shape {x.shape}; expected uint8 images "
+    raise DataError(f"{path}: {key} has dtype {x.dtype} and shape {x.shape}; expected uint8 grayscale images "
                     "(N, 28, 28) or float points (N, 2)")

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from latentrw.checkpoint import (load_state_into, load_tensors, optimizer_from_tensors, optimizer_to_tensors,
                                  save_module, save_tensors)
 from latentrw.config import TrainConfig
-from latentrw.data import Dataset, load_dataset, to_uint8_images
+from latentrw.data import Dataset, load_dataset, quantize_images, to_uint8_images
 from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
 from latentrw.fileio import atomic_write_bytes, atomic_write_json
 from latentrw.images import save_grid, save_scatter
@@ -304,8 +304,10 @@ class Trainer:
             self._reference = Reference(self.data.name)
         z = self.prior.sample(n, torch.Generator(self.device).manual_seed(self.cfg.seed + 54321))
         self.G.eval()
-        x = torch.cat([self.G(z[i:i + 1000]) for i in range(0, n, 1000)])
+        x = torch.cat([self.G(z[i:i + 1000]).cpu() for i in range(0, n, 1000)])
         self.G.train()
+        if x.dim() == 4:
+            x = quantize_images(x)
         feats, logits = self._reference.extractor(x)
         values = compute_metrics(feats, logits, self._reference, ("fid", "prdc", "classes"))
         return {k: round(v, 6) for k, v in values.items() if isinstance(v, float)}

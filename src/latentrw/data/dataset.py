@@ -41,3 +41,9 @@ class Dataset:
 def to_uint8_images(x: torch.Tensor) -> torch.Tensor:
     """Map generator output in [-1, 1], shape (N, 1, H, W), to uint8 pixels (N, H, W)."""
     return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).reshape(x.shape[0], *x.shape[-2:]).cpu()
+
+
+def quantize_images(x: torch.Tensor) -> torch.Tensor:
+    """Round model-scale images to the 256 grey levels a PNG stores, staying in model scale, so
+    samples evaluated straight from G score exactly as their exported PNGs do."""
+    return to_uint8_images(x).float().unsqueeze(1) / 127.5 - 1.0

@@ -1,35 +1,46 @@
 """The evaluation protocol: samples -> features -> every metric, against a reference split.
 
-Defaults follow the paper and the MNIST literature: N = 10,000 samples against the 10,000
-test images, features from the dataset's classifier (:mod:`latentrw.metrics.features`),
-precision/recall with k=3, density/coverage with k=5, KID over 100 subsets of 1000, EMD
-exact up to 2,500 points and otherwise the mean over 5 random subset pairs of 2,500, the
+Defaults follow the paper and the MNIST literature (:data:`PROTOCOL`): N = 10,000 samples
+against the 10,000 test images, features from the dataset's classifier
+(:mod:`latentrw.metrics.features`), precision/recall with k=3, density/coverage with k=5,
+KID over 100 subsets of 1000 (torch-fidelity's sampling), EMD as the mean exact EMD of 5
+random subset pairs of 2,500 points (exact when both sets are that small), and the
 in-between threshold set on the test images so that 1 % of them fall under it.
-The *floor* evaluates the first N training images the same way: what "perfect" scores.
+
+The *floor* evaluates real images the same way: the last 10,000 training images, which the
+shipped classifiers never saw (they train on the first 50,000), against the test split. It
+shows what a perfect generator would score.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import time
 from pathlib import Path
 
 import numpy as np
+import ot
 import torch
 
+import latentrw
 from latentrw.data import load_dataset
 from latentrw.data.cache import cache_root
+from latentrw.errors import DataError
 from latentrw.fileio import atomic_write_json
 from latentrw.metrics.classes import class_statistics, in_between_threshold
-from latentrw.metrics.emd import emd, emd_subsampled
+from latentrw.metrics.classifier import HELDOUT_SPLIT
+from latentrw.metrics.emd import emd_subsampled
 from latentrw.metrics.features import FeatureExtractor, get_extractor
 from latentrw.metrics.fid import fid
-from latentrw.metrics.kid import kid
+from latentrw.metrics.kid import KID_SEED, kid
 from latentrw.metrics.prdc import prdc
 
 ALL_METRICS = ("fid", "kid", "prdc", "emd", "classes")
-EMD_EXACT_MAX = 2500
+PROTOCOL = {"reference": "test", "k_precision_recall": 3, "k_density_coverage": 5, "kid_subsets": 100,
+            "kid_subset_size": 1000, "kid_seed": KID_SEED, "emd_n": 2500, "emd_repeats": 5,
+            "in_between_quantile": 0.01}
 
 
 class Reference:
@@ -39,28 +50,34 @@ class Reference:
                  progress: bool = False):
         self.dataset, self.split = dataset, split
         self.extractor = extractor or get_extractor(dataset)
-        data = load_dataset(dataset)
-        self.data = data
-        self.features, self.logits = self.extractor(data.model_input(split), progress=progress)
-        self.threshold = in_between_threshold(self.logits) if self.logits is not None else None
+        self.data = load_dataset(dataset)
+        self.features, self.logits = self.extractor(self.data.model_input(split), progress=progress)
+        self.threshold = (in_between_threshold(self.logits, PROTOCOL["in_between_quantile"])
+                          if self.logits is not None else None)
+
+    def check(self, x: torch.Tensor, source: str) -> None:
+        """Refuse samples whose shape is not this dataset's."""
+        if tuple(x.shape[1:]) != self.data.sample_shape:
+            raise DataError(f"{source}: samples have shape {tuple(x.shape[1:])} but {self.dataset} samples are "
+                            f"{self.data.sample_shape}; pass the right --dataset")
 
 
 def compute_metrics(features: torch.Tensor, logits: torch.Tensor | None, ref: Reference,
                     metrics: tuple[str, ...] = ALL_METRICS, seed: int = 0) -> dict:
-    """Every requested metric of sample ``features``/``logits`` against ``ref``."""
+    """Every requested metric of sample ``features``/``logits`` against ``ref``; ``seed`` draws
+    the EMD subsets."""
     out: dict = {}
     real = ref.features
     if "fid" in metrics:
         out["fid"] = fid(features, real)
     if "kid" in metrics:
-        out["kid"], out["kid_std"] = kid(features, real, seed=seed)
+        out["kid"], out["kid_std"] = kid(features, real, PROTOCOL["kid_subsets"], PROTOCOL["kid_subset_size"])
     if "prdc" in metrics:
-        out.update(prdc(real, features, k_pr=3, k_dc=5))
+        out.update(prdc(real, features, PROTOCOL["k_precision_recall"], PROTOCOL["k_density_coverage"]))
     if "emd" in metrics:
-        if max(len(features), len(real)) <= EMD_EXACT_MAX:
-            out["emd"], out["emd_std"] = emd(features, real), 0.0
-        else:
-            out["emd"], out["emd_std"] = emd_subsampled(features, real, n=EMD_EXACT_MAX, repeats=5, seed=seed)
+        out["emd"], out["emd_std"] = emd_subsampled(features, real, n=PROTOCOL["emd_n"],
+                                                    repeats=PROTOCOL["emd_repeats"], seed=seed)
+        out["emd_n"] = min(PROTOCOL["emd_n"], len(features), len(real))
     if "classes" in metrics and logits is not None and ref.threshold is not None:
         out.update(class_statistics(logits, ref.threshold))
         out["in_between_threshold"] = ref.threshold
@@ -71,35 +88,44 @@ def evaluate_samples(x: torch.Tensor, dataset: str, metrics: tuple[str, ...] = A
                      ref: Reference | None = None, progress: bool = False) -> dict:
     """Metrics of samples ``x`` (model scale) of ``dataset`` against its test split."""
     ref = ref or Reference(dataset, progress=progress)
+    ref.check(x, "samples")
     feats, logits = ref.extractor(x, progress=progress)
     return compute_metrics(feats, logits, ref, metrics, seed)
 
 
-def floor(dataset: str, n: int = 10_000, metrics: tuple[str, ...] = ALL_METRICS, ref: Reference | None = None,
-          progress: bool = False) -> dict:
-    """Real-vs-real floor: the first ``n`` training images against the test split (cached on disk)."""
+def _protocol_key(ref: Reference, n: int) -> str:
+    blob = json.dumps({"protocol": PROTOCOL, "extractor": ref.extractor.hash, "n": n,
+                       "version": latentrw.__version__}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def floor(dataset: str, n: int = 10_000, ref: Reference | None = None, progress: bool = False) -> dict:
+    """Real-vs-real floor: ``n`` held-out training images (the last 10k, unseen by the shipped
+    classifier; all of them for 2-D sets, whose training points are not used by any extractor)
+    against the test split. Cached on disk per protocol, extractor and version."""
     ref = ref or Reference(dataset, progress=progress)
-    key = ref.extractor.hash.replace(":", "_").replace("/", "_")
-    path = cache_root() / "floors" / f"{dataset}-{n}-{key}.json"
+    path = cache_root() / "floors" / f"{dataset}-{_protocol_key(ref, n)}.json"
     if path.is_file():
-        cached = json.loads(path.read_text())
-        if all(m in cached["metrics"] for m in metrics):
-            return cached["metrics"]
-    x = ref.data.model_input("train")[:n]
+        return json.loads(path.read_text())["metrics"]
+    train = ref.data.model_input("train")
+    pool = train[HELDOUT_SPLIT] if ref.data.kind == "image" else train
+    if n > len(pool):
+        raise ValueError(f"the floor has {len(pool)} held-out images, not {n}")
+    x = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:n]]
     result = evaluate_samples(x, dataset, ALL_METRICS, ref=ref, progress=progress)
-    atomic_write_json(path, {"dataset": dataset, "n": n, "extractor": ref.extractor.hash, "metrics": result})
+    atomic_write_json(path, {"dataset": dataset, "n": n, "extractor": ref.extractor.hash, "protocol": PROTOCOL,
+                             "version": latentrw.__version__, "metrics": result})
     return result
 
 
-def record(dataset: str, source: str, sampler: str, seed: int, n: int, metrics: dict, extractor: FeatureExtractor,
+def record(dataset: str, source: str, sampler: str | None, seed: int, n: int, metrics: dict, ref: Reference,
            **extra) -> dict:
     """One JSONL line: what was evaluated, how, and every number."""
-    import latentrw
-
     return {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "dataset": dataset, "source": source, "sampler": sampler,
-            "seed": seed, "n": n, "metrics": metrics, "feature_extractor": extractor.hash,
+            "seed": seed, "n": n, "metrics": metrics, "feature_extractor": ref.extractor.hash,
+            "reference": {"split": ref.split, "n": len(ref.features)}, "protocol": PROTOCOL,
             "versions": {"latentrw": latentrw.__version__, "torch": torch.__version__, "numpy": np.__version__,
-                         "python": platform.python_version()}, **extra}
+                         "pot": ot.__version__, "python": platform.python_version()}, **extra}
 
 
 def append_jsonl(path: Path, rec: dict) -> None:

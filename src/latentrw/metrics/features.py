@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 from tqdm.auto import tqdm
 
+from latentrw.data import DATASETS
 from latentrw.errors import CheckpointError
 from latentrw.fileio import sha256_file
 from latentrw.registry import Registry
@@ -40,6 +41,7 @@ class FeatureExtractor:
     fn: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
     dim: int
     hash: str  # identifies weights + layer, recorded with every evaluation
+    device: torch.device | str = "cpu"  # where fn's model lives; batches are moved there
 
     @torch.no_grad()
     def __call__(self, x: torch.Tensor, batch_size: int = 1000, progress: bool = False
@@ -47,7 +49,7 @@ class FeatureExtractor:
         feats, logits = [], []
         for i in tqdm(range(0, len(x), batch_size), desc=f"features ({self.name})", disable=not progress,
                       dynamic_ncols=True, leave=False):
-            f, l = self.fn(x[i:i + batch_size].float())
+            f, l = self.fn(x[i:i + batch_size].to(self.device).float())
             feats.append(f.double().cpu())
             if l is not None:
                 logits.append(l.double().cpu())
@@ -69,6 +71,9 @@ def classifier_extractor(dataset: str, path: Path | None = None, expected_sha256
     shipped = path is None
     path = WEIGHTS_DIR / SHIPPED[dataset] if shipped else Path(path)
     expected = PINNED_SHA256.get(dataset) if shipped else expected_sha256
+    if shipped and expected is None:
+        raise CheckpointError(f"{path}: no sha256 is pinned for the shipped {dataset} classifier; "
+                              "pin it in latentrw.metrics.features.PINNED_SHA256")
     if not path.is_file():
         raise CheckpointError(f"{path}: no classifier for {dataset}; train one with "
                               f"`latentrw classifier train {dataset}`")
@@ -87,8 +92,9 @@ def _coordinates() -> FeatureExtractor:
 
 for _name in SHIPPED:
     register_extractor(_name, lambda _n=_name: classifier_extractor(_n))
-for _name in ("25gaussians", "swissroll", "4clusters"):
-    register_extractor(_name, _coordinates)
+for _name in DATASETS:
+    if DATASETS.get(_name).kind == "points":
+        register_extractor(_name, _coordinates)
 
 _CACHE: dict[str, FeatureExtractor] = {}
 
