@@ -28,7 +28,7 @@ SHIPPED = {
     "fashion-mnist": "fashion-mnist-classifier.safetensors",
 }
 PINNED_SHA256: dict[str, str] = {
-    "mnist": "a2bb379d0769c10d2d3978eb062cde6661f22e5d20f74f864ac39dbdc9ee8fe1",
+    "mnist": "1df487cfccce9b3edf9b4af92f0df162566ba25df99d0cc2ca11c5c9fbd39c14",
 }
 
 
