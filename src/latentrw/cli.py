@@ -174,7 +174,7 @@ def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str,
              classifier_path: Path | None, no_floor: bool, device: str) -> None:
     """Evaluate samples: a run directory (draws N), a folder of PNGs or an .npz."""
     from latentrw.data import quantize_images
-    from latentrw.metrics.evaluate import ALL_METRICS, Reference, append_jsonl, compute_metrics, floor, record
+    from latentrw.metrics.evaluate import ALL_METRICS, append_jsonl, compute_metrics, floor, record, reference
     from latentrw.metrics.features import classifier_extractor
     from latentrw.run import CONFIG, load_run
     from latentrw.sample import generate
@@ -200,7 +200,7 @@ def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str,
         x, kind, sampler = load_npz(source), "npz", None
     dataset = dataset or "mnist"
     extractor = classifier_extractor(dataset, classifier_path) if classifier_path else None
-    ref = Reference(dataset, extractor=extractor, progress=True)
+    ref = reference(dataset, extractor=extractor, progress=True)
     ref.check(x, str(source))
     feats, logits = ref.extractor(x, progress=True)
     values = compute_metrics(feats, logits, ref, chosen, seed)

@@ -298,10 +298,10 @@ class Trainer:
     def evaluate(self, n: int) -> dict:
         """FID, precision/recall, density/coverage (and the in-between rate for images) of ``n``
         samples from fixed noise against the test split. Uses no training RNG."""
-        from latentrw.metrics.evaluate import Reference, compute_metrics
+        from latentrw.metrics.evaluate import compute_metrics, reference
 
         if self._reference is None:
-            self._reference = Reference(self.data.name)
+            self._reference = reference(self.data.name)
         z = self.prior.sample(n, torch.Generator(self.device).manual_seed(self.cfg.seed + 54321))
         self.G.eval()
         x = torch.cat([self.G(z[i:i + 1000]).cpu() for i in range(0, n, 1000)])

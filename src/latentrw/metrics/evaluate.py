@@ -62,6 +62,18 @@ class Reference:
                             f"{self.data.sample_shape}; pass the right --dataset")
 
 
+_REFERENCES: dict[tuple[str, str, str], Reference] = {}
+
+
+def reference(dataset: str, extractor: FeatureExtractor | None = None, progress: bool = False) -> Reference:
+    """The test-split :class:`Reference` of ``dataset``, computed once per process and extractor."""
+    extractor = extractor or get_extractor(dataset)
+    key = (dataset, "test", extractor.hash)
+    if key not in _REFERENCES:
+        _REFERENCES[key] = Reference(dataset, extractor=extractor, progress=progress)
+    return _REFERENCES[key]
+
+
 def compute_metrics(features: torch.Tensor, logits: torch.Tensor | None, ref: Reference,
                     metrics: tuple[str, ...] = ALL_METRICS, seed: int = 0) -> dict:
     """Every requested metric of sample ``features``/``logits`` against ``ref``; ``seed`` draws
@@ -87,7 +99,7 @@ def compute_metrics(features: torch.Tensor, logits: torch.Tensor | None, ref: Re
 def evaluate_samples(x: torch.Tensor, dataset: str, metrics: tuple[str, ...] = ALL_METRICS, seed: int = 0,
                      ref: Reference | None = None, progress: bool = False) -> dict:
     """Metrics of samples ``x`` (model scale) of ``dataset`` against its test split."""
-    ref = ref or Reference(dataset, progress=progress)
+    ref = ref or reference(dataset, progress=progress)
     ref.check(x, "samples")
     feats, logits = ref.extractor(x, progress=progress)
     return compute_metrics(feats, logits, ref, metrics, seed)
@@ -103,7 +115,7 @@ def floor(dataset: str, n: int = 10_000, ref: Reference | None = None, progress:
     """Real-vs-real floor: ``n`` held-out training images (the last 10k, unseen by the shipped
     classifier; all of them for 2-D sets, whose training points are not used by any extractor)
     against the test split. Cached on disk per protocol, extractor and version."""
-    ref = ref or Reference(dataset, progress=progress)
+    ref = ref or reference(dataset, progress=progress)
     path = cache_root() / "floors" / f"{dataset}-{_protocol_key(ref, n)}.json"
     if path.is_file():
         return json.loads(path.read_text())["metrics"]
