@@ -29,6 +29,7 @@ SHIPPED = {
 }
 PINNED_SHA256: dict[str, str] = {
     "mnist": "1df487cfccce9b3edf9b4af92f0df162566ba25df99d0cc2ca11c5c9fbd39c14",
+    "fashion-mnist": "bfc0e076fe2332337b0f9bb5106b0e063979dcb4714f4f20cd9890c699286a95",
 }
 
 
