@@ -84,6 +84,7 @@ def compute_metrics(features: torch.Tensor, logits: torch.Tensor | None, ref: Re
         out["fid"] = fid(features, real)
     if "kid" in metrics:
         out["kid"], out["kid_std"] = kid(features, real, PROTOCOL["kid_subsets"], PROTOCOL["kid_subset_size"])
+        out["kid_subset_size"] = min(PROTOCOL["kid_subset_size"], len(features), len(real))
     if "prdc" in metrics:
         out.update(prdc(real, features, PROTOCOL["k_precision_recall"], PROTOCOL["k_density_coverage"]))
     if "emd" in metrics:
