@@ -168,6 +168,8 @@ def test_rerun_same_config_reuses_and_other_config_refuses(tmp_path):
         tiny_trainer(tmp_path, n=80).fit(resume=False)
     tiny_trainer(tmp_path, n=80, epochs=2).fit()  # more epochs: continues
     assert load_run(tmp_path).step == 20
+    with pytest.raises(ConfigError, match="already at step 20"):
+        tiny_trainer(tmp_path, n=80, epochs=1).fit(resume=True)
 
 
 def test_nan_weights_at_a_checkpoint_step_are_never_saved(tmp_path):

@@ -24,6 +24,9 @@ def _user_errors(fn):
             return fn(*args, **kwargs)
         except LatentrwError as exc:
             raise click.ClickException(str(exc)) from exc
+        except KeyboardInterrupt as exc:  # training saved its step first and says how to resume
+            click.echo(f"\n{exc}" if exc.args else "\ninterrupted", err=True)
+            raise SystemExit(130) from None
 
     return wrapper
 

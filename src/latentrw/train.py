@@ -226,6 +226,9 @@ class Trainer:
         with torch.random.fork_rng(devices=devices):
             if resume:
                 self.load()
+                if self.step > cfg.epochs * self.steps_per_epoch:
+                    raise ConfigError(f"{run} is already at step {self.step} (epoch "
+                                      f"{self.step / self.steps_per_epoch:.2f}); --epochs {cfg.epochs} would go back")
             else:
                 torch.manual_seed(cfg.seed)
             run.mkdir(parents=True, exist_ok=True)
