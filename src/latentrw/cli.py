@@ -86,7 +86,7 @@ _DEFAULTS = TrainConfig()
 @click.option("--lr-d", type=click.FloatRange(min=0, min_open=True), default=None, help="[objective's default]")
 @click.option("--n-critic", type=click.IntRange(min=1), default=None, help="D steps per G step [objective's default]")
 @click.option("--lr-decay", type=click.Choice(["none", "linear"]), default=_DEFAULTS.lr_decay)
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None, help="D dropout (mlp only).")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None, help="D dropout (mlp, toy).")
 @click.option("--width", type=click.IntRange(min=1), default=None, help="Channel width (cnn only) [64].")
 @click.option("--seed", type=int, default=_DEFAULTS.seed)
 @click.option("--device", default=None, help=f"cpu, cuda or auto [default: {_DEFAULTS.device}; with --resume: "
@@ -141,7 +141,8 @@ def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int | 
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--n", "n", type=click.IntRange(min=1), default=1000, help="Number of samples.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for the PNGs (one 28x28 grayscale file per image), samples.npz and grid.png.")
+              help="Folder for the PNGs (one 28x28 grayscale file per image), samples.npz and grid.png "
+                   "(2-D runs: samples.npz and scatter.png).")
 @click.option("--seed", type=int, default=0)
 @click.option("--batch-size", type=click.IntRange(min=1), default=1000)
 @click.option("--device", default="auto", help="cpu, cuda or auto.")

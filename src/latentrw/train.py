@@ -33,6 +33,12 @@ from latentrw.priors import build_prior
 from latentrw.run import CONFIG, D_FILE, G_FILE, LOG, PRIOR_FILE, STATE_FILE
 
 STATS = ("d_loss", "g_loss", "gp", "grad_norm", "d_real", "d_fake")
+def _kept(run_dir: Path) -> str:
+    if (run_dir / STATE_FILE).exists():
+        return f"The last good checkpoint in {run_dir} is kept."
+    return "No checkpoint had been written yet."
+
+
 _RETRY = ("Retrain into a new --out with lower learning rates (--lr-g/--lr-d), a gradient penalty "
           "objective or another seed: resuming would repeat the same steps.")
 
@@ -115,8 +121,8 @@ class Trainer:
         bad = [name for name, m in (("G", self.G), ("D", self.D), ("prior", self.prior))
                if not all(torch.isfinite(p).all() for p in m.parameters())]
         if bad:
-            raise TrainingDiverged(f"non-finite weights in {', '.join(bad)} at step {self.step}; not saved. The last "
-                                   f"good checkpoint in {self.run_dir} is kept. {_RETRY}")
+            raise TrainingDiverged(f"non-finite weights in {', '.join(bad)} at step {self.step}; not saved. "
+                                   f"{_kept(self.run_dir)} {_RETRY}")
         heads = self._headers()
         modules = {"G": self.G, "D": self.D, "prior": self.prior}
         tensors = {f"{name}.{k}": v for name, m in modules.items() for k, v in m.state_dict().items()}
@@ -269,8 +275,8 @@ class Trainer:
                 stats = _summarise(acc)  # the one host sync of a log interval
                 if not all(math.isfinite(v) for v in stats.values()):
                     raise TrainingDiverged(
-                        f"non-finite loss at step {self.step} (epoch {epoch + 1}): {stats}. The last good "
-                        f"checkpoint in {self.run_dir} is kept. {_RETRY}")
+                        f"non-finite loss at step {self.step} (epoch {epoch + 1}): {stats}. "
+                        f"{_kept(self.run_dir)} {_RETRY}")
                 rate = seen * bs / max(time.perf_counter() - epoch_start, 1e-9)
                 bar.set_postfix(d=f"{stats['d_loss']:.3f}", g=f"{stats['g_loss']:.3f}", img_s=f"{rate:.0f}")
             if epoch_end:
