@@ -11,19 +11,15 @@ from latentrw.data import to_uint8_images
 from latentrw.images import save_grid, save_pngs, save_scatter
 from latentrw.priors import Prior
 from latentrw.run import Run
-
-BLOCK = 1000  # latents are drawn in fixed blocks, each seeded by its index
+from latentrw.samplers.base import ProposalStream
 
 
 def draw_latents(prior: Prior, n: int, seed: int) -> torch.Tensor:
     """``n`` latents from ``prior``; block b of 1000 comes from seed (seed, b), so the first
     k latents are the same whatever n or compute batch size asks for them."""
-    device = prior.device
-    blocks = []
-    for b in range((n + BLOCK - 1) // BLOCK):
-        g = torch.Generator(device).manual_seed(seed * 1_000_003 + b)
-        blocks.append(prior.sample(BLOCK, g))
-    return torch.cat(blocks)[:n] if blocks else torch.empty(0, prior.z_dim, device=device)
+    if n == 0:
+        return torch.empty(0, prior.z_dim, device=prior.device)
+    return ProposalStream.from_seed(prior, seed).take(n)
 
 
 @torch.no_grad()

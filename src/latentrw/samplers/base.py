@@ -1,0 +1,149 @@
+"""The sampler contract shared by every post-hoc method (DESIGN.md, "sampler").
+
+A sampler is configured in ``__init__`` (hyperparameters only), calibrated by
+``fit(models, data=None)`` (learned state goes in attributes ending in ``_``) and
+drawn from by ``sample(n, *, generator)``, which returns exactly ``n`` samples as a
+:class:`SampleBatch` with a :class:`Cost` record -- cost is part of the result.
+
+Randomness is always passed in. Proposals come from a :class:`ProposalStream`: latents in
+fixed blocks of ``BLOCK``, block b seeded by (base seed, b), where the base seed is drawn
+once from the caller's generator. So the same generator state gives the same samples
+whatever the compute batch size.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Iterator, Protocol
+
+import torch
+
+from latentrw.priors import Prior
+from latentrw.registry import Registry
+
+BLOCK = 1000
+
+
+@dataclass
+class Cost:
+    """What drawing a batch cost: proposals and network evaluations (one per sample), seconds."""
+
+    proposals: int = 0
+    g_forward: int = 0
+    g_backward: int = 0
+    d_forward: int = 0
+    d_backward: int = 0
+    w_forward: int = 0
+    w_backward: int = 0
+    seconds: float = 0.0
+
+    def per_sample(self, n: int) -> dict[str, float]:
+        """Every count divided by the number of accepted samples ``n``; seconds become ms."""
+        out = {k: v / n for k, v in asdict(self).items() if k != "seconds"}
+        out["ms"] = 1000 * self.seconds / n
+        return out
+
+
+@dataclass
+class SampleBatch:
+    x: torch.Tensor  # (n, *sample_shape), model scale, on CPU
+    z: torch.Tensor  # (n, z_dim) latents that produced x
+    scores: dict[str, torch.Tensor] = field(default_factory=dict)  # per-sample, e.g. w(z)
+    cost: Cost = field(default_factory=Cost)
+
+
+class Models(Protocol):
+    """What samplers need: a generator, a discriminator and the latent prior (a Run has them)."""
+
+    G: torch.nn.Module
+    D: torch.nn.Module
+    prior: Prior
+
+
+class ProposalStream:
+    """Latents from ``prior`` in fixed, individually seeded blocks."""
+
+    def __init__(self, prior: Prior, generator: torch.Generator):
+        # One draw from the caller's generator fixes every block.
+        self._start(prior, int(torch.randint(0, 2**31, (1,), generator=generator)))
+
+    @classmethod
+    def from_seed(cls, prior: Prior, seed: int) -> "ProposalStream":
+        """A stream whose block b is seeded by (seed, b) directly."""
+        stream = cls.__new__(cls)
+        stream._start(prior, seed)
+        return stream
+
+    def _start(self, prior: Prior, base_seed: int) -> None:
+        self.prior, self.base_seed, self.block = prior, base_seed, 0
+
+    def blocks(self) -> Iterator[torch.Tensor]:
+        while True:
+            g = torch.Generator(self.prior.device).manual_seed(self.base_seed * 1_000_003 + self.block)
+            self.block += 1
+            yield self.prior.sample(BLOCK, g)
+
+    def take(self, n: int) -> torch.Tensor:
+        """The next ``n`` latents (whole blocks are drawn; a stream is meant for one sample() call)."""
+        out, have = [], 0
+        for block in self.blocks():
+            out.append(block)
+            have += len(block)
+            if have >= n:
+                break
+        return torch.cat(out)[:n]
+
+
+class Sampler:
+    """Base class. Subclasses set ``name`` and implement :meth:`_sample`."""
+
+    name = "sampler"
+
+    def __init__(self, batch_size: int = 1000):
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.batch_size = batch_size
+
+    def fit(self, models: Models, data=None) -> "Sampler":
+        self.models_ = models
+        return self
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator) -> SampleBatch:
+        if not hasattr(self, "models_"):
+            raise RuntimeError(f"{self.name}: call fit(models) before sample()")
+        if n < 0:
+            raise ValueError("n must be >= 0")
+        start = time.perf_counter()
+        batch = self._sample(n, ProposalStream(self.models_.prior, generator))
+        batch.cost.seconds = time.perf_counter() - start
+        assert len(batch.x) == n, f"{self.name} returned {len(batch.x)} samples, not {n}"
+        return batch
+
+    def _sample(self, n: int, proposals: ProposalStream) -> SampleBatch:
+        raise NotImplementedError
+
+    def _generate(self, z: torch.Tensor, cost: Cost) -> torch.Tensor:
+        """G on ``z`` in compute batches, counted in ``cost``; returns CPU tensors."""
+        cost.g_forward += len(z)
+        return torch.cat([self.models_.G(z[i:i + self.batch_size]).cpu() for i in range(0, len(z), self.batch_size)]) \
+            if len(z) else torch.empty(0)
+
+
+SAMPLERS: Registry[type[Sampler]] = Registry("sampler")
+
+
+class BaseSampler(Sampler):
+    """The GAN as trained: z from the prior, x = G(z)."""
+
+    name = "base"
+
+    def _sample(self, n: int, proposals: ProposalStream) -> SampleBatch:
+        cost = Cost()
+        z = proposals.take(n)
+        cost.proposals += n
+        return SampleBatch(self._generate(z, cost), z.cpu(), cost=cost)
+
+
+SAMPLERS.add("base", BaseSampler)
