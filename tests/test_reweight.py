@@ -1,0 +1,80 @@
+import math
+
+import pytest
+import torch
+from scipy.stats import spearmanr
+from torch import nn
+
+from latentrw.errors import TrainingDiverged
+from latentrw.priors import GaussianPrior
+from latentrw.reweight import ReweightConfig, WNetwork, train_w, w_loss
+
+
+class FirstCoordinate(nn.Module):
+    """A fixed, known critic: D(x) = x_0."""
+
+    def forward(self, x):
+        return x[:, 0]
+
+
+def test_w_starts_at_one_and_can_exceed_m():
+    w = WNetwork(5)
+    assert w.config == {"z_dim": 5, "depth": 4, "width": 20}
+    assert sum(isinstance(m, nn.Linear) for m in w.net) == 4
+    out = w(torch.randn(1000, 5))
+    assert (out - 1).abs().max() < 0.01
+    with torch.no_grad():
+        w.net[-1].bias.fill_(10.0)
+    assert w(torch.randn(3, 5)).min() > 3  # softplus, not a sigmoid capped at 1
+
+
+def test_w_loss_terms_and_sign():
+    w = torch.tensor([1.0, 1.0, 1.0, 1.0], requires_grad=True)
+    d = torch.tensor([0.0, 1.0, 2.0, 5.0])
+    loss, terms = w_loss(w, d, m=3, lambda1=10, lambda2=3)
+    # slope = d - min = [0, 1, 2, 5], scale = 2 -> reward = mean(w * slope / 2) = 1
+    assert terms["reward"] == pytest.approx(1.0) and terms["mean_penalty"] == 0 and terms["cap_penalty"] == 0
+    loss.backward()
+    # Descent on the loss must raise w where D is larger (the paper's listing, taken literally, would lower it).
+    assert torch.all(torch.diff(-w.grad) > 0)
+    _, terms = w_loss(torch.tensor([4.0, 0.0]), torch.tensor([1.0, 2.0]), m=3, lambda1=10, lambda2=3)
+    assert terms["mean_penalty"] == pytest.approx(1.0) and terms["cap_penalty"] == pytest.approx(0.5)
+    assert terms["frac_above_m"] == pytest.approx(0.5)
+
+
+def test_sign_on_a_known_critic():
+    # G = identity on a 2-D Gaussian prior and a fixed critic D(x) = x_0: w must grow with z_0.
+    prior = GaussianPrior(2)
+    real = torch.randn(512, 2)
+    log = []
+    cfg = ReweightConfig(steps=300, n_d=0, batch_size=256, lr_w=1e-3, warmup=50)
+    w, _ = train_w(nn.Identity(), FirstCoordinate(), prior, real, cfg, on_step=lambda s, t: log.append(t))
+    z = prior.sample(4000, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        wz = w(z)
+    rho = spearmanr(wz.numpy(), z[:, 0].numpy()).statistic
+    assert rho > 0.5
+    assert abs(wz.mean().item() - 1) < 0.2
+    assert len(log) == 300 and {"mean_w", "frac_above_m", "mean_slope", "critic_loss"} <= set(log[-1])
+
+
+def test_critic_steps_run_and_models_stay_frozen():
+    prior = GaussianPrior(2)
+    G = nn.Linear(2, 2)
+    D = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1), nn.Flatten(0))
+    g_before = {k: v.clone() for k, v in G.state_dict().items()}
+    d_before = {k: v.clone() for k, v in D.state_dict().items()}
+    w, critic = train_w(G, D, prior, torch.randn(256, 2) + 1, ReweightConfig(steps=5, n_d=2, batch_size=32))
+    assert all(torch.equal(g_before[k], v) for k, v in G.state_dict().items())
+    assert all(torch.equal(d_before[k], v) for k, v in D.state_dict().items())  # the critic is a copy
+    assert any(not torch.equal(d_before[k], v) for k, v in critic.state_dict().items())
+
+
+def test_mean_w_leaving_its_range_stops_training():
+    class Huge(nn.Module):
+        def forward(self, x):
+            return 1e3 * x[:, 0]
+
+    cfg = ReweightConfig(steps=400, n_d=0, batch_size=64, lr_w=5e-2, lambda1=0.0, lambda2=0.0, warmup=10)
+    with pytest.raises(TrainingDiverged, match="left \\[0.5, 2\\]"):
+        train_w(nn.Identity(), Huge(), GaussianPrior(2), torch.randn(64, 2), cfg)
