@@ -78,6 +78,10 @@ class ProposalStream:
     def _start(self, prior: Prior, base_seed: int) -> None:
         self.prior, self.base_seed, self.block = prior, base_seed, 0
 
+    def aux_generator(self, block: int) -> torch.Generator:
+        """A second generator for block ``block`` (e.g. accept/reject uniforms), independent of its latents."""
+        return torch.Generator(self.prior.device).manual_seed(self.base_seed * 1_000_003 + block + 2**40)
+
     def blocks(self) -> Iterator[torch.Tensor]:
         while True:
             g = torch.Generator(self.prior.device).manual_seed(self.base_seed * 1_000_003 + self.block)
