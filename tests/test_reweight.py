@@ -78,3 +78,56 @@ def test_mean_w_leaving_its_range_stops_training():
     cfg = ReweightConfig(steps=400, n_d=0, batch_size=64, lr_w=5e-2, lambda1=0.0, lambda2=0.0, warmup=10)
     with pytest.raises(TrainingDiverged, match="left \\[0.5, 2\\]"):
         train_w(nn.Identity(), Huge(), GaussianPrior(2), torch.randn(64, 2), cfg)
+
+
+class Crash(Exception):
+    pass
+
+
+def test_w_training_resumes_to_identical_weights(tmp_path):
+    from latentrw.reweight import WTrainer, load_w
+
+    G = nn.Linear(2, 2)
+    D = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 1), nn.Flatten(0))
+    real = torch.randn(256, 2) + 1
+    cfg = ReweightConfig(steps=40, n_d=2, batch_size=32, warmup=1000)
+    ref_w, ref_critic = WTrainer(G, D, GaussianPrior(2), real, cfg, tmp_path / "ref", checkpoint_every=10).fit()
+
+    def crash(step, terms):
+        if step == 25:
+            raise Crash
+
+    with pytest.raises(Crash):
+        WTrainer(G, D, GaussianPrior(2), real, cfg, tmp_path / "run", checkpoint_every=10, log_every=5,
+                 on_step=crash).fit()
+    w, critic = WTrainer(G, D, GaussianPrior(2), real, cfg, tmp_path / "run", checkpoint_every=10).fit()
+    for a, b in ((w, ref_w), (critic, ref_critic)):
+        for (k, v1), v2 in zip(a.state_dict().items(), b.state_dict().values()):
+            assert torch.equal(v1, v2), k
+    loaded = load_w(tmp_path / "run")
+    z = torch.randn(5, 2)
+    torch.testing.assert_close(loaded(z), w(z))
+    with pytest.raises(Exception, match="another config"):
+        WTrainer(G, D, GaussianPrior(2), real, ReweightConfig(steps=40, m=5), tmp_path / "run").fit()
+
+
+def test_cli_reweight_then_latent_rs(tmp_path):
+    import numpy as np
+    from click.testing import CliRunner
+
+    from helpers import tiny_trainer
+    from latentrw.cli import main
+
+    tiny_trainer(tmp_path / "r", n=80).fit()
+    runner = CliRunner()
+    out = runner.invoke(main, ["reweight", str(tmp_path / "r"), "--steps", "20", "--batch-size", "32", "--quiet",
+                               "--device", "cpu"])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "r" / "reweight" / "w.safetensors").is_file()
+    out = runner.invoke(main, ["sample", str(tmp_path / "r"), "--n", "100", "--sampler", "latent-rs", "--out",
+                               str(tmp_path / "s"), "--device", "cpu"])
+    assert out.exit_code == 0, out.output
+    assert np.load(tmp_path / "s" / "samples.npz")["x"].shape == (100, 2) and "proposals_per_sample" in out.output
+    out = runner.invoke(main, ["sample", str(tmp_path / "r"), "--sampler", "latent-rs", "--w-dir", str(tmp_path),
+                               "--out", str(tmp_path / "s2")])
+    assert out.exit_code != 0 and "w.safetensors" in out.output  # missing w: a clear error

@@ -139,6 +139,40 @@ def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int | 
 
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--steps", type=click.IntRange(min=1), default=2000, help="w-steps of Algorithm 1.")
+@click.option("--n-d", type=click.IntRange(min=0), default=5, help="Critic steps per w-step.")
+@click.option("--batch-size", type=click.IntRange(min=2), default=256)
+@click.option("--lr-w", type=click.FloatRange(min=0, min_open=True), default=1e-4)
+@click.option("--lr-d", type=click.FloatRange(min=0, min_open=True), default=1e-4)
+@click.option("--m", "m", type=click.FloatRange(min=0, min_open=True), default=3.0, help="Cap of w (and RS's bound).")
+@click.option("--lambda1", type=click.FloatRange(min=0), default=10.0, help="Weight of (E w - 1)^2.")
+@click.option("--lambda2", type=click.FloatRange(min=0), default=3.0, help="Weight of E max(0, w - m)^2.")
+@click.option("--seed", type=int, default=0)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for w [RUN/reweight]; the same command again resumes or reuses it.")
+@click.option("--device", default="auto", help="cpu, cuda or auto.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_user_errors
+def reweight(run_dir: Path, steps: int, n_d: int, batch_size: int, lr_w: float, lr_d: float, m: float,
+             lambda1: float, lambda2: float, seed: int, out: Path | None, device: str, quiet: bool) -> None:
+    """Learn the latent importance weights w(z) of a trained run (Algorithm 1)."""
+    from latentrw.data import load_dataset
+    from latentrw.reweight import ReweightConfig, WTrainer
+    from latentrw.run import load_run
+    from latentrw.train import resolve_device
+
+    dev = resolve_device(device)
+    run = load_run(run_dir, dev)
+    cfg = ReweightConfig(steps=steps, n_d=n_d, batch_size=batch_size, lr_w=lr_w, lr_d=lr_d, m=m,
+                         lambda1=lambda1, lambda2=lambda2, seed=seed)
+    real = load_dataset(run.config.dataset).model_input("train", dev)
+    out = out or run_dir / "reweight"
+    WTrainer(run.G, run.D, run.prior, real, cfg, out, progress=not quiet).fit()
+    click.echo(f"w written to {out / 'w.safetensors'} (log: {out / 'log.jsonl'})")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--n", "n", type=click.IntRange(min=1), default=1000, help="Number of samples.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for the PNGs (one 28x28 grayscale file per image), samples.npz and grid.png "
@@ -147,16 +181,32 @@ def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int | 
 @click.option("--batch-size", type=click.IntRange(min=1), default=1000)
 @click.option("--device", default="auto", help="cpu, cuda or auto.")
 @click.option("--no-png", is_flag=True, help="Write only samples.npz and the preview grid.")
+@click.option("--sampler", type=click.Choice(["base", "latent-rs"]), default="base",
+              help="latent-rs needs `latentrw reweight RUN` first.")
+@click.option("--w-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory of the trained w [RUN/reweight].")
+@click.option("--acceptance", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="latent-rs: target acceptance rate (the dial) instead of 1/m.")
 @_user_errors
-def sample(run_dir: Path, n: int, out: Path, seed: int, batch_size: int, device: str, no_png: bool) -> None:
+def sample(run_dir: Path, n: int, out: Path, seed: int, batch_size: int, device: str, no_png: bool, sampler: str,
+           w_dir: Path | None, acceptance: float | None) -> None:
     """Draw N samples from a trained run and export them."""
     from latentrw.run import load_run
     from latentrw.sample import export
     from latentrw.train import resolve_device
 
-    run = load_run(run_dir, resolve_device(device))
-    info = export(run, n, out, seed=seed, batch_size=batch_size, pngs=not no_png)
-    click.echo(f"{info['n']} samples from {run_dir} (step {run.step}) written to {out} ({info['npz']})")
+    dev = resolve_device(device)
+    run = load_run(run_dir, dev)
+    chosen = None
+    if sampler == "latent-rs":
+        from latentrw.reweight import load_w
+        from latentrw.samplers import LatentRS
+
+        w_path = w_dir or run_dir / "reweight"
+        chosen = LatentRS(load_w(w_path, dev), acceptance=acceptance, batch_size=batch_size).fit(run)
+    info = export(run, n, out, seed=seed, batch_size=batch_size, pngs=not no_png, sampler=chosen)
+    click.echo(f"{info['n']} samples from {run_dir} (step {run.step}, sampler {sampler}) written to {out} "
+               f"({info['npz']})" + (f"; {info['cost']}" if "cost" in info else ""))
 
 
 @main.command()

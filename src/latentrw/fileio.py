@@ -42,3 +42,18 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def truncate_jsonl(path: Path, step: int) -> None:
+    """Drop the lines of a JSONL log whose ``step`` is after ``step`` (a resumed run writes them
+    again), and any line a kill cut short."""
+    if not Path(path).exists():
+        return
+    keep = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                keep.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue
+    atomic_write_bytes(Path(path), "".join(line + "\n" for line in keep).encode())

@@ -16,17 +16,26 @@ literally as descent it trains w to favour the *worst* samples (tests check the 
 from __future__ import annotations
 
 import copy
+import json
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
-from latentrw.errors import TrainingDiverged
+from latentrw.checkpoint import (load_state_into, load_tensors, optimizer_from_tensors, optimizer_to_tensors,
+                                 save_module, save_tensors)
+from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
+from latentrw.fileio import atomic_write_json, truncate_jsonl
 from latentrw.objectives import gradient_penalty
 from latentrw.priors import Prior
+
+CONFIG, LOG, STATE = "config.json", "log.jsonl", "state.safetensors"
+W_FILE, CRITIC_FILE = "w.safetensors", "critic.safetensors"
 
 
 class WNetwork(nn.Module):
@@ -90,48 +99,166 @@ def w_loss(w: torch.Tensor, d_fake: torch.Tensor, m: float, lambda1: float, lamb
     return loss, terms
 
 
+class WTrainer:
+    """Algorithm 1 with G (and the prior) frozen; optionally checkpointed into ``out_dir``.
+
+    ``real`` is the training data in model scale; the critic starts as a copy of ``D``.
+    ``out_dir`` gets ``config.json``, ``w.safetensors`` (w alone, rebuilt from its header),
+    ``state.safetensors`` (w, critic, optimizers, RNG: written atomically first, for resuming)
+    and ``log.jsonl`` (means of the loss terms every ``log_every`` w-steps).
+    """
+
+    def __init__(self, G: nn.Module, D: nn.Module, prior: Prior, real: torch.Tensor, config: ReweightConfig,
+                 out_dir: Path | str | None = None, *, log_every: int = 50, checkpoint_every: int = 200,
+                 progress: bool = False, on_step: Callable[[int, dict], None] | None = None):
+        cfg = self.cfg = config
+        self.G, self.prior, self.real = G, prior, real
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.log_every, self.checkpoint_every = log_every, checkpoint_every
+        self.progress, self.on_step = progress, on_step
+        self.device = real.device
+        self.rng = torch.Generator(self.device).manual_seed(cfg.seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            self.w = WNetwork(prior.z_dim, cfg.depth, cfg.width).to(self.device)
+        self.critic = copy.deepcopy(D).train()  # G and the prior only ever run under no_grad: frozen
+        self.opt_w = torch.optim.Adam(self.w.parameters(), lr=cfg.lr_w, betas=cfg.betas)
+        self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr_d, betas=cfg.betas) if cfg.n_d > 0 else None
+        self.step = 0
+
+    # -- checkpoints ---------------------------------------------------------------
+    def save(self) -> None:
+        tensors = {f"w.{k}": v for k, v in self.w.state_dict().items()}
+        tensors |= {f"critic.{k}": v for k, v in self.critic.state_dict().items()}
+        tw, hw = optimizer_to_tensors(self.opt_w, "opt_w")
+        tensors |= tw
+        header = {"step": self.step, "opt_w": hw, "device": self.device.type}
+        if self.opt_d is not None:
+            td, hd = optimizer_to_tensors(self.opt_d, "opt_d")
+            tensors |= td
+            header["opt_d"] = hd
+        tensors["rng"] = self.rng.get_state()
+        tensors["rng.global"] = torch.get_rng_state()
+        save_tensors(self.out_dir / STATE, tensors, header)
+        save_module(self.out_dir / W_FILE, self.w, {"step": self.step, "config": self.w.config, "m": self.cfg.m})
+        save_module(self.out_dir / CRITIC_FILE, self.critic, {"step": self.step})
+
+    def load(self) -> None:
+        path = self.out_dir / STATE
+        tensors, header = load_tensors(path)
+        load_state_into(self.w, {k[2:]: v for k, v in tensors.items() if k.startswith("w.")}, path)
+        load_state_into(self.critic, {k[7:]: v for k, v in tensors.items() if k.startswith("critic.")}, path)
+        optimizer_from_tensors(self.opt_w, "opt_w", tensors, header["opt_w"])
+        if self.opt_d is not None:
+            optimizer_from_tensors(self.opt_d, "opt_d", tensors, header["opt_d"])
+        if header.get("device") == self.device.type:
+            self.rng.set_state(tensors["rng"])
+        else:  # generator states are device-specific
+            self.rng.manual_seed(self.cfg.seed * 1_000_003 + int(header["step"]))
+        torch.set_rng_state(tensors["rng.global"])
+        self.step = int(header["step"])
+
+    # -- Algorithm 1 ------------------------------------------------------------------
+    def _critic_step(self, bs: int) -> torch.Tensor:
+        x_real = self.real[torch.randint(len(self.real), (bs,), generator=self.rng, device=self.device)]
+        z = self.prior.sample(bs, self.rng)
+        with torch.no_grad():
+            x_fake, wz = self.G(z), self.w(z)
+        loss = -(self.critic(x_real).mean() - (wz * self.critic(x_fake)).mean())
+        if self.cfg.gp_weight > 0:
+            gp, _ = gradient_penalty(self.critic, x_real, x_fake, self.rng)
+            loss = loss + self.cfg.gp_weight * gp
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        return loss.detach()
+
+    def _w_step(self, bs: int) -> dict[str, torch.Tensor]:
+        z = self.prior.sample(bs, self.rng)
+        with torch.no_grad():
+            d_fake = self.critic(self.G(z))
+        loss, terms = w_loss(self.w(z), d_fake, self.cfg.m, self.cfg.lambda1, self.cfg.lambda2)
+        self.opt_w.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_w.step()
+        return terms | {"w_loss": loss.detach()}
+
+    def fit(self, resume: bool | None = None) -> tuple[WNetwork, nn.Module]:
+        """Run the remaining w-steps; ``resume`` as in :meth:`latentrw.train.Trainer.fit`."""
+        cfg = self.cfg
+        if self.out_dir is not None:
+            exists = (self.out_dir / STATE).is_file()
+            if exists:
+                saved = json.loads((self.out_dir / CONFIG).read_text())
+                if {**saved, "steps": 0} != {**cfg.to_dict(), "steps": 0, "betas": list(cfg.betas)}:
+                    raise ConfigError(f"{self.out_dir} holds w training with another config; choose another --out")
+            if resume is False and exists:
+                raise ConfigError(f"{self.out_dir} already holds w training; resume it or choose another --out")
+            if resume and not exists:
+                raise CheckpointError(f"{self.out_dir}: no w training to resume")
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(self.out_dir / CONFIG, cfg.to_dict())
+        else:
+            exists = False
+        # A critic with dropout draws from the global RNG: fork it, seed it or restore it inside.
+        with torch.random.fork_rng(devices=[]):
+            if exists:
+                self.load()
+                truncate_jsonl(self.out_dir / LOG, self.step)
+            else:
+                torch.manual_seed(cfg.seed)
+            self._loop()
+        return self.w.eval(), self.critic.eval()
+
+    def _loop(self) -> None:
+        cfg = self.cfg
+        window: list[dict[str, torch.Tensor]] = []
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not self.progress, desc="w", dynamic_ncols=True)
+        while self.step < cfg.steps:
+            critic_loss = torch.zeros((), device=self.device)
+            for _ in range(cfg.n_d):
+                critic_loss = self._critic_step(cfg.batch_size)
+            window.append(self._w_step(cfg.batch_size) | {"critic_loss": critic_loss})
+            self.step += 1
+            bar.update(1)
+            last = self.step == cfg.steps
+            if self.step % self.log_every == 0 or last or self.step == cfg.warmup + 1:
+                terms = {k: float(torch.stack([t[k] for t in window]).mean()) for k in window[0]}
+                window = []
+                self._check(terms)
+                bar.set_postfix(Ew=f"{terms['mean_w']:.3f}", above_m=f"{terms['frac_above_m']:.3f}")
+                if self.on_step is not None:
+                    self.on_step(self.step, terms)
+                if self.out_dir is not None:
+                    with open(self.out_dir / LOG, "a") as f:
+                        f.write(json.dumps({"step": self.step, **terms}) + "\n")
+            if self.out_dir is not None and (last or self.step % self.checkpoint_every == 0):
+                self.save()
+        bar.close()
+
+    def _check(self, terms: dict[str, float]) -> None:
+        if not all(math.isfinite(v) for v in terms.values()):
+            raise TrainingDiverged(f"w training: non-finite values by w-step {self.step}: {terms}")
+        if self.step > self.cfg.warmup and not 0.5 <= terms["mean_w"] <= 2.0:
+            raise TrainingDiverged(
+                f"w training: E w = {terms['mean_w']:.3f} left [0.5, 2] by w-step {self.step} (after the "
+                f"{self.cfg.warmup}-step warm-up); raise lambda1 or lower lr_w")
+
+
 def train_w(G: nn.Module, D: nn.Module, prior: Prior, real: torch.Tensor, config: ReweightConfig,
             on_step: Callable[[int, dict], None] | None = None) -> tuple[WNetwork, nn.Module]:
-    """Algorithm 1 with G (and the prior) frozen. ``real`` is the training data in model scale;
-    the critic starts as a copy of ``D``. Returns (w, critic)."""
-    cfg = config
-    device = real.device
-    rng = torch.Generator(device).manual_seed(cfg.seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        w = WNetwork(prior.z_dim, cfg.depth, cfg.width).to(device)
-    critic = copy.deepcopy(D).train()  # G and the prior are only ever run under no_grad: frozen
-    opt_w = torch.optim.Adam(w.parameters(), lr=cfg.lr_w, betas=cfg.betas)
-    opt_d = torch.optim.Adam(critic.parameters(), lr=cfg.lr_d, betas=cfg.betas) if cfg.n_d > 0 else None
-    bs = cfg.batch_size
-    for step in range(cfg.steps):
-        critic_loss = torch.zeros((), device=device)
-        for _ in range(cfg.n_d):
-            x_real = real[torch.randint(len(real), (bs,), generator=rng, device=device)]
-            z = prior.sample(bs, rng)
-            with torch.no_grad():
-                x_fake, wz = G(z), w(z)
-            critic_loss = -(critic(x_real).mean() - (wz * critic(x_fake)).mean())
-            if cfg.gp_weight > 0:
-                gp, _ = gradient_penalty(critic, x_real, x_fake, rng)
-                critic_loss = critic_loss + cfg.gp_weight * gp
-            opt_d.zero_grad(set_to_none=True)
-            critic_loss.backward()
-            opt_d.step()
-        z = prior.sample(bs, rng)
-        with torch.no_grad():
-            d_fake = critic(G(z))
-        loss, terms = w_loss(w(z), d_fake, cfg.m, cfg.lambda1, cfg.lambda2)
-        opt_w.zero_grad(set_to_none=True)
-        loss.backward()
-        opt_w.step()
-        terms = {k: float(v) for k, v in terms.items()} | {"w_loss": loss.item(), "critic_loss": critic_loss.item()}
-        if not all(math.isfinite(v) for v in terms.values()):
-            raise TrainingDiverged(f"w training: non-finite values at w-step {step + 1}: {terms}")
-        if step + 1 > cfg.warmup and not 0.5 <= terms["mean_w"] <= 2.0:
-            raise TrainingDiverged(
-                f"w training: E w = {terms['mean_w']:.3f} left [0.5, 2] at w-step {step + 1} (after the "
-                f"{cfg.warmup}-step warm-up); raise lambda1 or lower lr_w")
-        if on_step is not None:
-            on_step(step + 1, terms)
-    return w.eval(), critic.eval()
+    """Algorithm 1 in memory (see :class:`WTrainer`); returns (w, critic). ``on_step(step, terms)``
+    receives the mean loss terms of every logged window."""
+    return WTrainer(G, D, prior, real, config, log_every=1, on_step=on_step).fit()
+
+
+def load_w(directory: Path | str, device: torch.device | str = "cpu") -> WNetwork:
+    """The trained w of a reweighting directory (``w.safetensors``)."""
+    path = Path(directory) / W_FILE
+    tensors, header = load_tensors(path)
+    try:
+        w = WNetwork(**header["config"])
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: header does not describe a w network ({exc})") from exc
+    load_state_into(w, tensors, path)
+    return w.to(device).eval()

@@ -30,12 +30,21 @@ def generate(run: Run, n: int, seed: int = 0, batch_size: int = 1000) -> tuple[t
     return x, z.cpu()
 
 
-def export(run: Run, n: int, out: Path, seed: int = 0, batch_size: int = 1000, pngs: bool = True) -> dict:
+def export(run: Run, n: int, out: Path, seed: int = 0, batch_size: int = 1000, pngs: bool = True,
+           sampler=None) -> dict:
     """Write ``out/samples.npz`` (uint8 images or float points, and z), one PNG per image under
-    ``out/`` (the course ``samples/`` format) and a preview grid. Returns what was written."""
+    ``out/`` (the course ``samples/`` format) and a preview grid. ``sampler`` (a fitted
+    :class:`latentrw.samplers.Sampler`) replaces the base draw. Returns what was written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    x, z = generate(run, n, seed, batch_size)
+    info: dict = {}
+    if sampler is None:
+        x, z = generate(run, n, seed, batch_size)
+    else:
+        batch = sampler.sample(n, generator=torch.Generator().manual_seed(seed))
+        x, z = batch.x, batch.z
+        per = batch.cost.per_sample(n) if n else {}
+        info["cost"] = {"proposals_per_sample": round(per.get("proposals", 0), 3), "ms_per_sample": round(per.get("ms", 0), 4)}
     if x.dim() == 4:
         images = to_uint8_images(x)
         np.savez_compressed(out / "samples.npz", x=images.numpy(), z=z.numpy())
@@ -45,4 +54,4 @@ def export(run: Run, n: int, out: Path, seed: int = 0, batch_size: int = 1000, p
     else:
         np.savez_compressed(out / "samples.npz", x=x.numpy(), z=z.numpy())
         save_scatter(x, out / "scatter.png", title=f"{run.config.dataset}: {n} samples")
-    return {"n": n, "npz": str(out / "samples.npz"), "seed": seed}
+    return {"n": n, "npz": str(out / "samples.npz"), "seed": seed, **info}

@@ -25,7 +25,7 @@ from latentrw.checkpoint import (load_state_into, load_tensors, optimizer_from_t
 from latentrw.config import TrainConfig
 from latentrw.data import Dataset, load_dataset, quantize_images, to_uint8_images
 from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
-from latentrw.fileio import atomic_write_bytes, atomic_write_json
+from latentrw.fileio import atomic_write_json, truncate_jsonl
 from latentrw.images import save_grid, save_scatter
 from latentrw.models import MODELS
 from latentrw.objectives import OBJECTIVES, clip_weights, gradient_penalty
@@ -239,7 +239,7 @@ class Trainer:
                 torch.manual_seed(cfg.seed)
             run.mkdir(parents=True, exist_ok=True)
             atomic_write_json(run / CONFIG, cfg.to_dict())
-            _truncate_log(run / LOG, self.step)
+            truncate_jsonl(run / LOG, self.step)
             self._loop(self.data.model_input("train", self.device))
         return run
 
@@ -365,21 +365,6 @@ def _same_run(a: TrainConfig, b: TrainConfig) -> bool:
     training itself (epochs, device, evaluation schedule)."""
     ignore = {"epochs": 0, "device": "", "eval_every": 0, "eval_n": 0}
     return {**a.to_dict(), **ignore} == {**b.to_dict(), **ignore}
-
-
-def _truncate_log(path: Path, step: int) -> None:
-    """Drop log lines written after ``step`` (a resumed run rewrites them) and any line a
-    kill cut short."""
-    if not path.exists():
-        return
-    keep = []
-    for line in path.read_text().splitlines():
-        try:
-            if json.loads(line)["step"] <= step:
-                keep.append(line)
-        except (ValueError, KeyError, TypeError):
-            continue
-    atomic_write_bytes(path, "".join(line + "\n" for line in keep).encode())
 
 
 def train(config: TrainConfig, run_dir: Path | str, *, resume: bool | None = None, progress: bool = True) -> Path:
