@@ -228,7 +228,7 @@ def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str,
              classifier_path: Path | None, no_floor: bool, device: str) -> None:
     """Evaluate samples: a run directory (draws N), a folder of PNGs or an .npz."""
     from latentrw.data import quantize_images
-    from latentrw.metrics.evaluate import ALL_METRICS, append_jsonl, compute_metrics, floor, record, reference
+    from latentrw.metrics.evaluate import ALL_METRICS, append_jsonl, evaluate_samples, floor, record, reference
     from latentrw.metrics.features import classifier_extractor
     from latentrw.run import CONFIG, load_run
     from latentrw.sample import generate
@@ -255,9 +255,7 @@ def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str,
     dataset = dataset or "mnist"
     extractor = classifier_extractor(dataset, classifier_path) if classifier_path else None
     ref = reference(dataset, extractor=extractor, progress=True)
-    ref.check(x, str(source))
-    feats, logits = ref.extractor(x, progress=True)
-    values = compute_metrics(feats, logits, ref, chosen, seed)
+    values = evaluate_samples(x, dataset, chosen, seed, ref=ref, progress=True, source=str(source))
     base = None if no_floor else floor(dataset, n=min(len(x), 10_000), ref=ref, progress=True)
     rec = record(dataset, str(source.resolve()), sampler, seed, len(x), values, ref, source_kind=kind,
                  floor=base, **extra)

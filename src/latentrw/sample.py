@@ -11,7 +11,7 @@ from latentrw.data import to_uint8_images
 from latentrw.images import save_grid, save_pngs, save_scatter
 from latentrw.priors import Prior
 from latentrw.run import Run
-from latentrw.samplers.base import ProposalStream
+from latentrw.samplers.base import BaseSampler, ProposalStream
 
 
 def draw_latents(prior: Prior, n: int, seed: int) -> torch.Tensor:
@@ -22,12 +22,11 @@ def draw_latents(prior: Prior, n: int, seed: int) -> torch.Tensor:
     return ProposalStream.from_seed(prior, seed).take(n)
 
 
-@torch.no_grad()
 def generate(run: Run, n: int, seed: int = 0, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return ``(x, z)``: n generator outputs (model scale, on CPU) and their latents."""
-    z = draw_latents(run.prior, n, seed)
-    x = torch.cat([run.G(z[i:i + batch_size]).cpu() for i in range(0, n, batch_size)]) if n else torch.empty(0)
-    return x, z.cpu()
+    """Return ``(x, z)``: n generator outputs (model scale, on CPU) and their latents, drawn by
+    the base sampler from the latents of :func:`draw_latents`."""
+    batch = BaseSampler(batch_size).fit(run).sample_from(n, ProposalStream.from_seed(run.prior, seed))
+    return batch.x, batch.z
 
 
 def export(run: Run, n: int, out: Path, seed: int = 0, batch_size: int = 1000, pngs: bool = True,

@@ -307,7 +307,7 @@ class Trainer:
     def evaluate(self, n: int) -> dict:
         """FID, precision/recall, density/coverage (and the in-between rate for images) of ``n``
         samples from fixed noise against the test split. Uses no training RNG."""
-        from latentrw.metrics.evaluate import compute_metrics, reference
+        from latentrw.metrics.evaluate import evaluate_samples, reference
 
         if self._reference is None:
             self._reference = reference(self.data.name)
@@ -317,8 +317,7 @@ class Trainer:
         self.G.train()
         if x.dim() == 4:
             x = quantize_images(x)
-        feats, logits = self._reference.extractor(x)
-        values = compute_metrics(feats, logits, self._reference, ("fid", "prdc", "classes"))
+        values = evaluate_samples(x, self.data.name, ("fid", "prdc", "classes"), ref=self._reference)
         return {k: round(v, 6) for k, v in values.items() if isinstance(v, float)}
 
     @torch.no_grad()

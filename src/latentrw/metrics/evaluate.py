@@ -98,10 +98,11 @@ def compute_metrics(features: torch.Tensor, logits: torch.Tensor | None, ref: Re
 
 
 def evaluate_samples(x: torch.Tensor, dataset: str, metrics: tuple[str, ...] = ALL_METRICS, seed: int = 0,
-                     ref: Reference | None = None, progress: bool = False) -> dict:
-    """Metrics of samples ``x`` (model scale) of ``dataset`` against its test split."""
+                     ref: Reference | None = None, progress: bool = False, source: str = "samples") -> dict:
+    """Metrics of samples ``x`` (model scale) of ``dataset`` against its test split; ``source``
+    names them in errors."""
     ref = ref or reference(dataset, progress=progress)
-    ref.check(x, "samples")
+    ref.check(x, source)
     feats, logits = ref.extractor(x, progress=progress)
     return compute_metrics(feats, logits, ref, metrics, seed)
 

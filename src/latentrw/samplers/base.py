@@ -113,14 +113,21 @@ class Sampler:
         self.models_ = models
         return self
 
-    @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator) -> SampleBatch:
+        """Exactly ``n`` samples; all randomness comes from ``generator``."""
+        if not hasattr(self, "models_"):
+            raise RuntimeError(f"{self.name}: call fit(models) before sample()")
+        return self.sample_from(n, ProposalStream(self.models_.prior, generator))
+
+    @torch.no_grad()
+    def sample_from(self, n: int, proposals: "ProposalStream") -> SampleBatch:
+        """Exactly ``n`` samples drawing latents from ``proposals`` (a fresh stream)."""
         if not hasattr(self, "models_"):
             raise RuntimeError(f"{self.name}: call fit(models) before sample()")
         if n < 0:
             raise ValueError("n must be >= 0")
         start = time.perf_counter()
-        batch = self._sample(n, ProposalStream(self.models_.prior, generator))
+        batch = self._sample(n, proposals)
         batch.cost.seconds = time.perf_counter() - start
         assert len(batch.x) == n, f"{self.name} returned {len(batch.x)} samples, not {n}"
         return batch
