@@ -1,3 +1,4 @@
+import json
 import math
 
 import pytest
@@ -19,7 +20,7 @@ class FirstCoordinate(nn.Module):
 
 def test_w_starts_at_one_and_can_exceed_m():
     w = WNetwork(5)
-    assert w.config == {"z_dim": 5, "depth": 4, "width": 20}
+    assert w.config == {"z_dim": 5, "depth": 4, "width": 20, "m": 3.0}
     assert sum(isinstance(m, nn.Linear) for m in w.net) == 4
     out = w(torch.randn(1000, 5))
     assert (out - 1).abs().max() < 0.01
@@ -131,3 +132,19 @@ def test_cli_reweight_then_latent_rs(tmp_path):
     out = runner.invoke(main, ["sample", str(tmp_path / "r"), "--sampler", "latent-rs", "--w-dir", str(tmp_path),
                                "--out", str(tmp_path / "s2")])
     assert out.exit_code != 0 and "w.safetensors" in out.output  # missing w: a clear error
+    for name, extra in [("latent-ga", ["--ga-steps", "3", "--ga-mode", "plain"]), ("latent-rs-ga", []),
+                        ("latent-sir", ["--k", "4"])]:
+        out = runner.invoke(main, ["sample", str(tmp_path / "r"), "--n", "50", "--sampler", name, *extra, "--out",
+                                   str(tmp_path / name), "--device", "cpu"])
+        assert out.exit_code == 0, out.output
+    out = runner.invoke(main, ["sample", str(tmp_path / "r"), "--sampler", "latent-rs", "--k", "4", "--out",
+                               str(tmp_path / "s3")])
+    assert out.exit_code != 0 and "takes no option k" in out.output
+    results = tmp_path / "results.jsonl"
+    out = runner.invoke(main, ["evaluate", str(tmp_path / "r"), "--n", "200", "--metrics", "emd", "--no-floor",
+                               "--sampler", "latent-rs", "--acceptance", "0.5", "--results", str(results),
+                               "--device", "cpu"])
+    assert out.exit_code == 0, out.output
+    rec = json.loads(results.read_text())
+    assert rec["sampler"] == "latent-rs" and rec["sampler_options"]["acceptance"] == 0.5
+    assert rec["cost"]["g_forward"] == 1.0 and 1.5 < rec["cost"]["proposals"] < 2.7  # about 1/0.5 proposals

@@ -13,6 +13,7 @@ from latentrw.errors import LatentrwError
 from latentrw.models import MODELS
 from latentrw.objectives import OBJECTIVES
 from latentrw.priors import PRIORS
+from latentrw.samplers import SAMPLERS
 
 
 def _user_errors(fn):
@@ -171,6 +172,42 @@ def reweight(run_dir: Path, steps: int, n_d: int, batch_size: int, lr_w: float, 
     click.echo(f"w written to {out / 'w.safetensors'} (log: {out / 'log.jsonl'})")
 
 
+def _sampler_options(fn):
+    """--sampler and the options of the registered samplers (each passed only when given)."""
+    options = [
+        click.option("--sampler", type=click.Choice(SAMPLERS.names()), default="base",
+                     help="Post-hoc sampler; latent-* need `latentrw reweight RUN` first."),
+        click.option("--w-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Directory of the trained w [RUN/reweight]."),
+        click.option("--acceptance", type=click.FloatRange(0, 1, min_open=True), default=None,
+                     help="latent-rs(-ga): target acceptance rate (the dial) instead of 1/m."),
+        click.option("--m", "m", type=click.FloatRange(min=0, min_open=True), default=None,
+                     help="latent-rs(-ga): bound of the rejection step [the m w was trained with]."),
+        click.option("--ga-steps", type=click.IntRange(min=0), default=None, help="latent-ga / latent-rs-ga: steps [10]."),
+        click.option("--ga-step-size", type=click.FloatRange(min=0, min_open=True), default=None,
+                     help="latent-ga / latent-rs-ga: step size [0.1; latent units in log mode]."),
+        click.option("--ga-mode", type=click.Choice(["log", "plain"]), default=None,
+                     help="latent-ga / latent-rs-ga: normalised ascent on log w (ours) or the paper's z + η∇w [log]."),
+        click.option("--ga-project/--no-ga-project", default=None,
+                     help="latent-ga / latent-rs-ga: keep latents in the prior's typical set [on]."),
+        click.option("--k", "k", type=click.IntRange(min=1), default=None, help="latent-sir: proposals per sample [10]."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _make_sampler(run, run_dir: Path, sampler: str, w_dir: Path | None, batch_size: int, acceptance, m, ga_steps,
+                  ga_step_size, ga_mode, ga_project, k):
+    from latentrw.sample import make_sampler
+
+    try:
+        return make_sampler(sampler, run, run_dir, w_dir, batch_size, acceptance=acceptance, m=m, steps=ga_steps,
+                            step_size=ga_step_size, mode=ga_mode, project=ga_project, k=k)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--n", "n", type=click.IntRange(min=1), default=1000, help="Number of samples.")
@@ -181,29 +218,17 @@ def reweight(run_dir: Path, steps: int, n_d: int, batch_size: int, lr_w: float, 
 @click.option("--batch-size", type=click.IntRange(min=1), default=1000)
 @click.option("--device", default="auto", help="cpu, cuda or auto.")
 @click.option("--no-png", is_flag=True, help="Write only samples.npz and the preview grid.")
-@click.option("--sampler", type=click.Choice(["base", "latent-rs"]), default="base",
-              help="latent-rs needs `latentrw reweight RUN` first.")
-@click.option("--w-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Directory of the trained w [RUN/reweight].")
-@click.option("--acceptance", type=click.FloatRange(0, 1, min_open=True), default=None,
-              help="latent-rs: target acceptance rate (the dial) instead of 1/m.")
+@_sampler_options
 @_user_errors
 def sample(run_dir: Path, n: int, out: Path, seed: int, batch_size: int, device: str, no_png: bool, sampler: str,
-           w_dir: Path | None, acceptance: float | None) -> None:
-    """Draw N samples from a trained run and export them."""
+           w_dir: Path | None, **sampler_options) -> None:
+    """Draw N samples from a trained run (with a post-hoc sampler) and export them."""
     from latentrw.run import load_run
     from latentrw.sample import export
     from latentrw.train import resolve_device
 
-    dev = resolve_device(device)
-    run = load_run(run_dir, dev)
-    chosen = None
-    if sampler == "latent-rs":
-        from latentrw.reweight import load_w
-        from latentrw.samplers import LatentRS
-
-        w_path = w_dir or run_dir / "reweight"
-        chosen = LatentRS(load_w(w_path, dev), acceptance=acceptance, batch_size=batch_size).fit(run)
+    run = load_run(run_dir, resolve_device(device))
+    chosen = _make_sampler(run, run_dir, sampler, w_dir, batch_size, **sampler_options)
     info = export(run, n, out, seed=seed, batch_size=batch_size, pngs=not no_png, sampler=chosen)
     click.echo(f"{info['n']} samples from {run_dir} (step {run.step}, sampler {sampler}) written to {out} "
                f"({info['npz']})" + (f"; {info['cost']}" if "cost" in info else ""))
@@ -223,15 +248,18 @@ def sample(run_dir: Path, n: int, out: Path, seed: int, batch_size: int, device:
               default=None, help="Use this classifier file (from `latentrw classifier train`) for the features.")
 @click.option("--no-floor", is_flag=True, help="Skip the real-vs-real floor column.")
 @click.option("--device", default="auto", help="cpu, cuda or auto.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1000, help="Compute batch of the sampler.")
+@_sampler_options
 @_user_errors
 def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str, results: Path,
-             classifier_path: Path | None, no_floor: bool, device: str) -> None:
+             classifier_path: Path | None, no_floor: bool, device: str, batch_size: int, sampler: str,
+             w_dir: Path | None, **sampler_options) -> None:
     """Evaluate samples: a run directory (draws N), a folder of PNGs or an .npz."""
     from latentrw.data import quantize_images
     from latentrw.metrics.evaluate import ALL_METRICS, append_jsonl, evaluate_samples, floor, record, reference
     from latentrw.metrics.features import classifier_extractor
     from latentrw.run import CONFIG, load_run
-    from latentrw.sample import generate
+    from latentrw.sample import draw
     from latentrw.samples_io import load_npz, load_png_folder
     from latentrw.train import resolve_device
 
@@ -243,11 +271,14 @@ def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str,
     if (source / CONFIG).is_file():
         run = load_run(source, resolve_device(device))
         dataset = dataset or run.config.dataset
-        x, _ = generate(run, n, seed=seed)
-        if x.dim() == 4:
-            x = quantize_images(x)  # score exactly what an exported PNG would hold
-        kind, sampler = "run", "base"
-        extra = {"step": run.step, "config": run.config.to_dict()}
+        method = _make_sampler(run, source, sampler, w_dir, batch_size, **sampler_options)
+        batch = draw(method, run, n, seed)
+        x = quantize_images(batch.x) if batch.x.dim() == 4 else batch.x  # score what an exported PNG holds
+        kind = "run"
+        extra = {"step": run.step, "config": run.config.to_dict(), "sampler_options": method.params(),
+                 "cost": batch.cost.per_sample(n) | {"seconds": batch.cost.seconds}}
+    elif sampler != "base" or any(v is not None for v in sampler_options.values()):
+        raise click.UsageError("--sampler and its options apply to a run directory, not to stored samples")
     elif source.is_dir():
         x, kind, sampler = load_png_folder(source), "png-folder", None
     else:
@@ -260,8 +291,12 @@ def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str,
     rec = record(dataset, str(source.resolve()), sampler, seed, len(x), values, ref, source_kind=kind,
                  floor=base, **extra)
     append_jsonl(results, rec)
-    click.echo(f"{dataset}: {len(x)} samples from {source} ({kind}) vs the {len(ref.features)} test images; "
-               f"features {ref.extractor.name}")
+    click.echo(f"{dataset}: {len(x)} samples from {source} ({kind}" + (f", sampler {sampler}" if sampler else "")
+               + f") vs the {len(ref.features)} test images; features {ref.extractor.name}")
+    if "cost" in extra:
+        c = extra["cost"]
+        click.echo(f"cost per sample: {c['proposals']:.3f} proposals, {c['g_forward']:.3f} G, {c['w_forward']:.3f} w "
+                   f"forward, {c['ms']:.4f} ms")
     click.echo(f"{'metric':<22}{'value':>12}{'floor':>12}")
     for key, value in values.items():
         if isinstance(value, (int, float)):

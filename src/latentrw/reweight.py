@@ -41,12 +41,13 @@ W_FILE, CRITIC_FILE = "w.safetensors", "critic.safetensors"
 class WNetwork(nn.Module):
     """w(z) ≥ 0: ``depth`` fully connected layers with ReLU, width 4·d by default (paper
     §4.3.1), softplus output -- unbounded above, so w can exceed 1 and reach m. The last
-    layer starts near zero with bias softplus⁻¹(1), so w ≈ 1 everywhere at step 0."""
+    layer starts near zero with bias softplus⁻¹(1), so w ≈ 1 everywhere at step 0. ``m`` is
+    the cap w is trained under; it is kept in the config so that samplers default to it."""
 
-    def __init__(self, z_dim: int, depth: int = 4, width: int | None = None):
+    def __init__(self, z_dim: int, depth: int = 4, width: int | None = None, m: float = 3.0):
         super().__init__()
         width = width or 4 * z_dim
-        self.config = {"z_dim": z_dim, "depth": depth, "width": width}
+        self.config = {"z_dim": z_dim, "depth": depth, "width": width, "m": m}
         layers: list[nn.Module] = []
         d = z_dim
         for _ in range(depth - 1):
@@ -120,7 +121,7 @@ class WTrainer:
         self.rng = torch.Generator(self.device).manual_seed(cfg.seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
-            self.w = WNetwork(prior.z_dim, cfg.depth, cfg.width).to(self.device)
+            self.w = WNetwork(prior.z_dim, cfg.depth, cfg.width, cfg.m).to(self.device)
         self.critic = copy.deepcopy(D).train()  # G and the prior only ever run under no_grad: frozen
         self.opt_w = torch.optim.Adam(self.w.parameters(), lr=cfg.lr_w, betas=cfg.betas)
         self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr_d, betas=cfg.betas) if cfg.n_d > 0 else None

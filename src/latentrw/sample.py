@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from latentrw.data import to_uint8_images
 from latentrw.images import save_grid, save_pngs, save_scatter
 from latentrw.priors import Prior
 from latentrw.run import Run
-from latentrw.samplers.base import BaseSampler, ProposalStream
+from latentrw.samplers.base import SAMPLERS, BaseSampler, ProposalStream, SampleBatch, Sampler
 
 
 def draw_latents(prior: Prior, n: int, seed: int) -> torch.Tensor:
@@ -25,8 +26,34 @@ def draw_latents(prior: Prior, n: int, seed: int) -> torch.Tensor:
 def generate(run: Run, n: int, seed: int = 0, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
     """Return ``(x, z)``: n generator outputs (model scale, on CPU) and their latents, drawn by
     the base sampler from the latents of :func:`draw_latents`."""
-    batch = BaseSampler(batch_size).fit(run).sample_from(n, ProposalStream.from_seed(run.prior, seed))
+    batch = draw(BaseSampler(batch_size).fit(run), run, n, seed)
     return batch.x, batch.z
+
+
+def draw(sampler: Sampler, run: Run, n: int, seed: int = 0) -> SampleBatch:
+    """``n`` samples from a fitted ``sampler``, its proposals being the latents of
+    :func:`draw_latents` with this ``seed`` -- so every sampler starts from the same latents as
+    the base draw of the same seed (latent-rs keeps a subsequence of them)."""
+    return sampler.sample_from(n, ProposalStream.from_seed(run.prior, seed))
+
+
+def make_sampler(name: str, run: Run, run_dir: Path | str, w_dir: Path | str | None = None,
+                 batch_size: int = 1000, **options) -> Sampler:
+    """Build and fit the registered sampler ``name`` for a run. A sampler taking ``w`` gets the
+    run's trained w (``w_dir``, default ``RUN/reweight``); ``options`` that are None are left
+    at the sampler's defaults, and one the sampler does not take is a clear error."""
+    cls = SAMPLERS.get(name)
+    params = inspect.signature(cls).parameters
+    kwargs = {k: v for k, v in options.items() if v is not None}
+    wrong = sorted(k for k in kwargs if k not in params or k == "w")
+    if wrong:
+        raise ValueError(f"sampler {name} takes no option {', '.join(wrong)}; it takes "
+                         f"{', '.join(k for k in params if k != 'w')}")
+    if "w" in params:
+        from latentrw.reweight import load_w
+
+        kwargs["w"] = load_w(Path(w_dir) if w_dir is not None else Path(run_dir) / "reweight", run.prior.device)
+    return cls(batch_size=batch_size, **kwargs).fit(run)
 
 
 def export(run: Run, n: int, out: Path, seed: int = 0, batch_size: int = 1000, pngs: bool = True,
@@ -37,11 +64,9 @@ def export(run: Run, n: int, out: Path, seed: int = 0, batch_size: int = 1000, p
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     info: dict = {}
-    if sampler is None:
-        x, z = generate(run, n, seed, batch_size)
-    else:
-        batch = sampler.sample(n, generator=torch.Generator().manual_seed(seed))
-        x, z = batch.x, batch.z
+    batch = draw(sampler or BaseSampler(batch_size).fit(run), run, n, seed)
+    x, z = batch.x, batch.z
+    if sampler is not None:
         per = batch.cost.per_sample(n) if n else {}
         info["cost"] = {"proposals_per_sample": round(per.get("proposals", 0), 3), "ms_per_sample": round(per.get("ms", 0), 4)}
     if x.dim() == 4:

@@ -13,6 +13,7 @@ whatever the compute batch size.
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Iterator, Protocol
@@ -112,6 +113,12 @@ class Sampler:
     def fit(self, models: Models, data=None) -> "Sampler":
         self.models_ = models
         return self
+
+    def params(self) -> dict:
+        """The hyperparameters given to ``__init__`` that are plain values (for records)."""
+        plain = (int, float, str, bool, type(None))
+        return {k: getattr(self, k) for k in inspect.signature(type(self)).parameters
+                if isinstance(getattr(self, k, None), plain) and hasattr(self, k)}
 
     def sample(self, n: int, *, generator: torch.Generator) -> SampleBatch:
         """Exactly ``n`` samples; all randomness comes from ``generator``."""
