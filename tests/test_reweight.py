@@ -125,6 +125,7 @@ def test_cli_reweight_then_latent_rs(tmp_path):
                                "--device", "cpu"])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "r" / "reweight" / "w.safetensors").is_file()
+    assert {p.name for p in (tmp_path / "r" / "reweight" / "figures").iterdir()} == {"w_histogram.png", "fig2_2d.png"}
     out = runner.invoke(main, ["sample", str(tmp_path / "r"), "--n", "100", "--sampler", "latent-rs", "--out",
                                str(tmp_path / "s"), "--device", "cpu"])
     assert out.exit_code == 0, out.output

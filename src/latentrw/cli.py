@@ -153,9 +153,11 @@ def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int | 
               help="Directory for w [RUN/reweight]; the same command again resumes or reuses it.")
 @click.option("--device", default="auto", help="cpu, cuda or auto.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--no-figures", is_flag=True, help="Skip drawing the figures into OUT/figures.")
 @_user_errors
 def reweight(run_dir: Path, steps: int, n_d: int, batch_size: int, lr_w: float, lr_d: float, m: float,
-             lambda1: float, lambda2: float, seed: int, out: Path | None, device: str, quiet: bool) -> None:
+             lambda1: float, lambda2: float, seed: int, out: Path | None, device: str, quiet: bool,
+             no_figures: bool) -> None:
     """Learn the latent importance weights w(z) of a trained run (Algorithm 1)."""
     from latentrw.data import load_dataset
     from latentrw.reweight import ReweightConfig, WTrainer
@@ -168,8 +170,35 @@ def reweight(run_dir: Path, steps: int, n_d: int, batch_size: int, lr_w: float, 
                          lambda1=lambda1, lambda2=lambda2, seed=seed)
     real = load_dataset(run.config.dataset).model_input("train", dev)
     out = out or run_dir / "reweight"
-    WTrainer(run.G, run.D, run.prior, real, cfg, out, progress=not quiet).fit()
+    w, _ = WTrainer(run.G, run.D, run.prior, real, cfg, out, progress=not quiet).fit()
     click.echo(f"w written to {out / 'w.safetensors'} (log: {out / 'log.jsonl'})")
+    if not no_figures:
+        from latentrw.figures import reweight_figures
+
+        paths = reweight_figures(run, w, out / "figures")
+        click.echo(f"figures: {', '.join(str(p) for p in paths)}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--w-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Directory of the trained w [RUN/reweight].")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="[W_DIR/figures]")
+@click.option("--seed", type=int, default=0)
+@click.option("--device", default="auto", help="cpu, cuda or auto.")
+@_user_errors
+def figures(run_dir: Path, w_dir: Path | None, out: Path | None, seed: int, device: str) -> None:
+    """Draw the paper's figures for a run and its trained w (w histogram; Fig. 2 on 2-D data;
+    Fig. 4 samples sorted by acceptance and Fig. 5 latentGA paths on images)."""
+    from latentrw.figures import reweight_figures
+    from latentrw.reweight import load_w
+    from latentrw.run import load_run
+    from latentrw.train import resolve_device
+
+    dev = resolve_device(device)
+    w_dir = w_dir or run_dir / "reweight"
+    paths = reweight_figures(load_run(run_dir, dev), load_w(w_dir, dev), out or w_dir / "figures", seed=seed)
+    click.echo("\n".join(str(p) for p in paths))
 
 
 def _sampler_options(fn):

@@ -1,0 +1,111 @@
+"""Latent reweighting over seeds on one trained run: for each seed, train w (and its critic)
+with that seed on the same G, then draw N samples with each sampler and evaluate them.
+One JSONL record per (seed, sampler); finished ones are skipped, so re-running resumes.
+Prints mean ± t-based 95 % CI over seeds (latentrw.stats.mean_ci).
+
+    python scripts/reweight_seeds.py runs/t1/25gaussians --seeds 0,1,2 --metrics emd,prdc
+    python scripts/reweight_seeds.py runs/table/mnist-mlp-ns --metrics fid,prdc,classes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from latentrw.data import load_dataset, quantize_images
+from latentrw.metrics.evaluate import append_jsonl, evaluate_samples, record, reference
+from latentrw.reweight import ReweightConfig, WTrainer
+from latentrw.run import load_run
+from latentrw.sample import draw, make_sampler
+from latentrw.stats import mean_ci
+
+SAMPLERS = "base,latent-rs,latent-rs-ga,latent-sir,latent-ga"
+
+
+def parse_options(specs: list[str]) -> dict[str, dict]:
+    """``latent-ga:step_size=0.05`` → {"latent-ga": {"step_size": 0.05}}."""
+    out: dict[str, dict] = {}
+    for spec in specs:
+        name, _, kv = spec.partition(":")
+        key, _, value = kv.partition("=")
+        out.setdefault(name, {})[key] = json.loads(value) if value[:1] in "0123456789-tfn[{\"" else value
+    return out
+
+
+def train_seed(run_dir: Path, run, real: torch.Tensor, seed: int, steps: int) -> Path:
+    out = run_dir / f"reweight-s{seed}"
+    start = time.perf_counter()
+    WTrainer(run.G, run.D, run.prior, real, ReweightConfig(steps=steps, seed=seed), out).fit()
+    seconds_file = out / "seconds.txt"
+    if not seconds_file.exists():  # first completion: the training time of this seed
+        seconds_file.write_text(f"{time.perf_counter() - start:.1f}\n")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", type=Path)
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--samplers", default=SAMPLERS)
+    ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--steps", type=int, default=2000, help="w-steps per seed")
+    ap.add_argument("--metrics", default="fid,prdc,classes")
+    ap.add_argument("--option", action="append", default=[], help="SAMPLER:KEY=VALUE, repeatable")
+    ap.add_argument("--label", default=None, help="name of this configuration in the table [the sampler]")
+    ap.add_argument("--results", type=Path, default=None, help="[RUN/reweight_seeds.jsonl]")
+    args = ap.parse_args()
+
+    run_dir, results = args.run, args.results or args.run / "reweight_seeds.jsonl"
+    run = load_run(run_dir)
+    data = load_dataset(run.config.dataset)
+    real = data.model_input("train", "cpu")
+    ref = reference(run.config.dataset)
+    metrics = tuple(args.metrics.split(","))
+    options = parse_options(args.option)
+    done = set()
+    if results.is_file():
+        done = {(r["label"], r["seed"]) for r in map(json.loads, results.read_text().splitlines())}
+    for seed in map(int, args.seeds.split(",")):
+        w_dir = train_seed(run_dir, run, real, seed, args.steps)
+        for name in args.samplers.split(","):
+            label = args.label or name
+            if (label, seed) in done:
+                continue
+            sampler = make_sampler(name, run, run_dir, w_dir, **options.get(name, {}))
+            batch = draw(sampler, run, args.n, seed)
+            x = quantize_images(batch.x) if batch.x.dim() == 4 else batch.x
+            values = evaluate_samples(x, run.config.dataset, metrics, seed, ref=ref)
+            cost = batch.cost.per_sample(args.n) | {"seconds": batch.cost.seconds}
+            rec = record(run.config.dataset, str(run_dir.resolve()), name, seed, args.n, values, ref, label=label,
+                         sampler_options=sampler.params(), w_dir=str(w_dir), cost=cost,
+                         w_seconds=float((w_dir / "seconds.txt").read_text()))
+            append_jsonl(results, rec)
+            print(f"seed {seed} {label:<16}" + " ".join(f"{k}={v:.4f}" for k, v in values.items()
+                                                        if isinstance(v, float)), flush=True)
+    print_table(results)
+
+
+def print_table(results: Path) -> None:
+    recs = [json.loads(line) for line in results.read_text().splitlines()]
+    labels = list(dict.fromkeys(r["label"] for r in recs))
+    keys = [k for k in ("emd", "fid", "precision", "recall", "density", "coverage", "in_between", "kl_uniform")
+            if k in recs[0]["metrics"]]
+    print(f"\n{results}: mean ± 95 % CI (t, over seeds)")
+    print("| sampler | seeds | " + " | ".join(keys) + " | proposals / sample | ms / sample |")
+    print("|---" * (len(keys) + 4) + "|")
+    for label in labels:
+        rs = [r for r in recs if r["label"] == label]
+        cells = []
+        for k in keys + ["proposals", "ms"]:
+            vals = [r["metrics"][k] if k in r["metrics"] else r["cost"][k] for r in rs]
+            mean, _, half = mean_ci(vals)
+            cells.append(f"{mean:.4g} ± {half:.2g}")
+        print(f"| {label} | {len(rs)} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""Spread over seeds, computed the same way in every table of the project."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from scipy import stats
+
+
+def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """``(mean, std, half-width)`` of a Student-t confidence interval of the mean:
+    half-width = t_{(1+level)/2, n-1} · s / √n with s the sample std (ddof 1). One value gives
+    an infinite half-width (no spread is known), never a misleading ±0."""
+    n = len(values)
+    if n == 0:
+        raise ValueError("mean_ci needs at least one value")
+    mean = sum(values) / n
+    if n == 1:
+        return mean, math.nan, math.inf
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    return mean, std, float(stats.t.ppf((1 + level) / 2, n - 1)) * std / math.sqrt(n)
