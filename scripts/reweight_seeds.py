@@ -5,6 +5,7 @@ Prints mean ± t-based 95 % CI over seeds (latentrw.stats.mean_ci).
 
     python scripts/reweight_seeds.py runs/t1/25gaussians --seeds 0,1,2 --metrics emd,prdc
     python scripts/reweight_seeds.py runs/table/mnist-mlp-ns --metrics fid,prdc,classes
+    python scripts/reweight_seeds.py runs/table/mnist-mlp-ns --table     # print the table again
 """
 
 from __future__ import annotations
@@ -57,9 +58,13 @@ def main() -> None:
     ap.add_argument("--option", action="append", default=[], help="SAMPLER:KEY=VALUE, repeatable")
     ap.add_argument("--label", default=None, help="name of this configuration in the table [the sampler]")
     ap.add_argument("--results", type=Path, default=None, help="[RUN/reweight_seeds.jsonl]")
+    ap.add_argument("--table", action="store_true", help="only print the table of the results so far")
     args = ap.parse_args()
 
     run_dir, results = args.run, args.results or args.run / "reweight_seeds.jsonl"
+    if args.table:
+        print_table(results)
+        return
     run = load_run(run_dir)
     data = load_dataset(run.config.dataset)
     real = data.model_input("train", "cpu")

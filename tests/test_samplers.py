@@ -183,3 +183,8 @@ def test_a_w_for_another_latent_space_is_a_clear_error(run, name):
 def test_invalid_parameters_are_clear_errors(w, name, kw, match):
     with pytest.raises(ValueError, match=match):
         make(name, w, **kw)
+
+
+def test_latent_ga_default_step_is_one_percent_of_the_typical_norm(w):
+    assert SAMPLERS.get("latent-ga")(w=w).step_size == pytest.approx(0.01 * 2 ** 0.5)
+    assert SAMPLERS.get("latent-rs-ga")(w=TiltW(100)).params()["step_size"] == pytest.approx(0.1)

@@ -214,7 +214,7 @@ def _sampler_options(fn):
                      help="latent-rs(-ga): bound of the rejection step [the m w was trained with]."),
         click.option("--ga-steps", type=click.IntRange(min=0), default=None, help="latent-ga / latent-rs-ga: steps [10]."),
         click.option("--ga-step-size", type=click.FloatRange(min=0, min_open=True), default=None,
-                     help="latent-ga / latent-rs-ga: step size [0.1; latent units in log mode]."),
+                     help="latent-ga / latent-rs-ga: step size [0.01·√d; latent units in log mode]."),
         click.option("--ga-mode", type=click.Choice(["log", "plain"]), default=None,
                      help="latent-ga / latent-rs-ga: normalised ascent on log w (ours) or the paper's z + η∇w [log]."),
         click.option("--ga-project/--no-ga-project", default=None,

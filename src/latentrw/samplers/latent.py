@@ -157,17 +157,20 @@ class LatentRS(Sampler):
 class LatentGA(Sampler):
     """latentGA: latents from the prior, moved uphill on w (:func:`latent_ascent`) before G.
 
-    Defaults (ours, tuned on the MNIST and 2-D runs in the README): 10 steps of ε = 0.1 on log w;
-    ``project=True`` keeps each latent in the prior's typical set (Gaussian: its starting norm).
+    Defaults (ours): 10 steps on log w of ε = 0.01·√d, 1 % of a Gaussian latent's typical norm
+    √d (0.1 for d = 100; a fixed 0.1 throws 2-d latents across the plane); ``project=True``
+    keeps each latent in the prior's typical set (Gaussian: its starting norm).
     """
 
     name = "latent-ga"
 
-    def __init__(self, w: torch.nn.Module, steps: int = 10, step_size: float = 0.1, mode: str = "log",
+    def __init__(self, w: torch.nn.Module, steps: int = 10, step_size: float | None = None, mode: str = "log",
                  project: bool = True, batch_size: int = 1000):
         super().__init__(batch_size)
         if steps < 0:
             raise ValueError("steps must be >= 0")
+        if step_size is None:
+            step_size = 0.01 * getattr(w, "config", {}).get("z_dim", 100) ** 0.5
         if step_size <= 0:
             raise ValueError("step_size must be > 0")
         if mode not in GA_MODES:
@@ -176,8 +179,9 @@ class LatentGA(Sampler):
 
     def fit(self, models: Models, data=None) -> "LatentGA":
         check_w(self.w, models.prior, self.name)
-        if self.project:
-            project(torch.zeros(1, models.prior.z_dim), torch.ones(1, models.prior.z_dim), models.prior)
+        if self.project and not isinstance(models.prior, (GaussianPrior, UniformPrior)):
+            raise ValueError(f"{self.name}: no projection for the {type(models.prior).__name__}; "
+                             "use project=False (--no-ga-project)")
         return super().fit(models)
 
     def _ascend(self, z: torch.Tensor, cost: Cost) -> torch.Tensor:
@@ -202,11 +206,11 @@ class LatentRSGA(LatentRS):
     name = "latent-rs-ga"
 
     def __init__(self, w: torch.nn.Module, m: float | None = None, acceptance: float | None = None, steps: int = 10,
-                 step_size: float = 0.1, mode: str = "log", project: bool = True, batch_size: int = 1000,
+                 step_size: float | None = None, mode: str = "log", project: bool = True, batch_size: int = 1000,
                  pilot: int = 10_000, pilot_seed: int = 0):
         super().__init__(w, m, acceptance, batch_size, pilot, pilot_seed)
         self.ga = LatentGA(w, steps, step_size, mode, project, batch_size)
-        self.steps, self.step_size, self.mode, self.project = steps, step_size, mode, project
+        self.steps, self.step_size, self.mode, self.project = steps, self.ga.step_size, mode, project
 
     def fit(self, models: Models, data=None) -> "LatentRSGA":
         self.ga.fit(models)
