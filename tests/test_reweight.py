@@ -8,7 +8,7 @@ from torch import nn
 
 from latentrw.errors import TrainingDiverged
 from latentrw.priors import GaussianPrior
-from latentrw.reweight import ReweightConfig, WNetwork, train_w, w_loss
+from latentrw.reweight import ReweightConfig, WNetwork, critic_loss, train_w, w_loss
 
 
 class FirstCoordinate(nn.Module):
@@ -149,3 +149,13 @@ def test_cli_reweight_then_latent_rs(tmp_path):
     rec = json.loads(results.read_text())
     assert rec["sampler"] == "latent-rs" and rec["sampler_options"]["acceptance"] == 0.5
     assert rec["cost"]["g_forward"] == 1.0 and 1.5 < rec["cost"]["proposals"] < 2.7  # about 1/0.5 proposals
+
+
+def test_critic_loss_ignores_the_critics_level_whatever_e_w():
+    d_real, d_fake = torch.randn(64), torch.randn(64)
+    w = 1.2 + torch.rand(64)  # E w far from 1
+    base = critic_loss(d_real, d_fake, w)
+    # a constant shift of the critic must not change its objective, or its level drifts without bound
+    torch.testing.assert_close(critic_loss(d_real - 50, d_fake - 50, w), base)
+    torch.testing.assert_close(critic_loss(d_real, d_fake, 3 * w), base)  # only w's shape matters
+    torch.testing.assert_close(critic_loss(d_real, d_fake, torch.ones(64)), d_fake.mean() - d_real.mean())

@@ -1,8 +1,8 @@
 """Latent reweighting (Issenhuth, Tanielian, Picard & Mary, WACV 2022): the network w(z)
 and its training, Algorithm 1, with the generator frozen.
 
-Per w-step, ``n_d`` critic steps maximise  E D(x) − E w(z)·D(G(z))  (WGAN-GP critic on the
-w-reweighted fake distribution), then one w-step **maximises**
+Per w-step, ``n_d`` critic steps maximise  E D(x) − E w(z)·D(G(z)) / E w  (WGAN-GP critic on
+the w-reweighted fake distribution, self-normalised), then one w-step **maximises**
 
     E[ w(z)·(D(G(z)) − Δ) / s ] − λ1 (E w − 1)² − λ2 E max(0, w − m)²        (Eq. 6)
 
@@ -100,6 +100,18 @@ def w_loss(w: torch.Tensor, d_fake: torch.Tensor, m: float, lambda1: float, lamb
     return loss, terms
 
 
+def critic_loss(d_real: torch.Tensor, d_fake: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """What critic steps minimise (before the gradient penalty): −(E D(x) − E[w·D(G(z))]/E w).
+
+    The weights are self-normalised, so the fake side is the distribution w·p/E w. With raw w
+    and E w ≠ 1 (its optimum sits near 1 + 1/(2λ1)) shifting the critic by a constant c changes
+    the objective by c(1 − E w): the critic's level drifts without bound (we saw its loss reach
+    −760 on the Swiss roll) and the penalty, blind to constants, cannot stop it.
+    """
+    w = w.detach()
+    return -(d_real.mean() - (w * d_fake).mean() / w.mean())
+
+
 class WTrainer:
     """Algorithm 1 with G (and the prior) frozen; optionally checkpointed into ``out_dir``.
 
@@ -165,7 +177,7 @@ class WTrainer:
         z = self.prior.sample(bs, self.rng)
         with torch.no_grad():
             x_fake, wz = self.G(z), self.w(z)
-        loss = -(self.critic(x_real).mean() - (wz * self.critic(x_fake)).mean())
+        loss = critic_loss(self.critic(x_real), self.critic(x_fake), wz)
         if self.cfg.gp_weight > 0:
             gp, _ = gradient_penalty(self.critic, x_real, x_fake, self.rng)
             loss = loss + self.cfg.gp_weight * gp
