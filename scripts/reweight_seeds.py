@@ -40,7 +40,7 @@ def parse_options(specs: list[str]) -> dict[str, dict]:
 def train_seed(run_dir: Path, run, real: torch.Tensor, seed: int, steps: int) -> Path:
     out = run_dir / f"reweight-s{seed}"
     start = time.perf_counter()
-    WTrainer(run.G, run.D, run.prior, real, ReweightConfig(steps=steps, seed=seed), out).fit()
+    WTrainer(run.G, run.D, run.prior, real, ReweightConfig(steps=steps, seed=seed), out).fit()  # defaults
     seconds_file = out / "seconds.txt"
     if not seconds_file.exists():  # first completion: the training time of this seed
         seconds_file.write_text(f"{time.perf_counter() - start:.1f}\n")

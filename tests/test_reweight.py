@@ -20,7 +20,8 @@ class FirstCoordinate(nn.Module):
 
 def test_w_starts_at_one_and_can_exceed_m():
     w = WNetwork(5)
-    assert w.config == {"z_dim": 5, "depth": 4, "width": 20, "m": 3.0}
+    assert w.config == {"z_dim": 5, "depth": 4, "width": 64, "m": 3.0}
+    assert WNetwork(100).config["width"] == 400  # 4·d for image latents
     assert sum(isinstance(m, nn.Linear) for m in w.net) == 4
     out = w(torch.randn(1000, 5))
     assert (out - 1).abs().max() < 0.01

@@ -143,7 +143,7 @@ def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int | 
 @click.option("--steps", type=click.IntRange(min=1), default=2000, help="w-steps of Algorithm 1.")
 @click.option("--n-d", type=click.IntRange(min=0), default=5, help="Critic steps per w-step.")
 @click.option("--batch-size", type=click.IntRange(min=2), default=256)
-@click.option("--lr-w", type=click.FloatRange(min=0, min_open=True), default=1e-4)
+@click.option("--lr-w", type=click.FloatRange(min=0, min_open=True), default=1e-3)
 @click.option("--lr-d", type=click.FloatRange(min=0, min_open=True), default=1e-4)
 @click.option("--m", "m", type=click.FloatRange(min=0, min_open=True), default=3.0, help="Cap of w (and RS's bound).")
 @click.option("--lambda1", type=click.FloatRange(min=0), default=10.0, help="Weight of (E w - 1)^2.")
