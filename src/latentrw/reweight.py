@@ -79,6 +79,7 @@ class ReweightConfig:
     depth: int = 4
     width: int | None = None
     warmup: int = 200  # w-steps before E w must stay within [0.5, 2]
+    ema: float = 0.995  # ours: the w returned and saved is this moving average of the iterates (0: the last)
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -137,11 +138,15 @@ class WTrainer:
         self.critic = copy.deepcopy(D).train()  # G and the prior only ever run under no_grad: frozen
         self.opt_w = torch.optim.Adam(self.w.parameters(), lr=cfg.lr_w, betas=cfg.betas)
         self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr_d, betas=cfg.betas) if cfg.n_d > 0 else None
+        # w and its critic play a min-max game whose iterates cycle; their moving average is the
+        # stable estimate (Polyak averaging, as for GAN generators). Ours.
+        self.w_avg = copy.deepcopy(self.w).requires_grad_(False)
         self.step = 0
 
     # -- checkpoints ---------------------------------------------------------------
     def save(self) -> None:
         tensors = {f"w.{k}": v for k, v in self.w.state_dict().items()}
+        tensors |= {f"w_avg.{k}": v for k, v in self.w_avg.state_dict().items()}
         tensors |= {f"critic.{k}": v for k, v in self.critic.state_dict().items()}
         tw, hw = optimizer_to_tensors(self.opt_w, "opt_w")
         tensors |= tw
@@ -153,13 +158,14 @@ class WTrainer:
         tensors["rng"] = self.rng.get_state()
         tensors["rng.global"] = torch.get_rng_state()
         save_tensors(self.out_dir / STATE, tensors, header)
-        save_module(self.out_dir / W_FILE, self.w, {"step": self.step, "config": self.w.config, "m": self.cfg.m})
+        save_module(self.out_dir / W_FILE, self.w_avg, {"step": self.step, "config": self.w.config, "m": self.cfg.m})
         save_module(self.out_dir / CRITIC_FILE, self.critic, {"step": self.step})
 
     def load(self) -> None:
         path = self.out_dir / STATE
         tensors, header = load_tensors(path)
         load_state_into(self.w, {k[2:]: v for k, v in tensors.items() if k.startswith("w.")}, path)
+        load_state_into(self.w_avg, {k[6:]: v for k, v in tensors.items() if k.startswith("w_avg.")}, path)
         load_state_into(self.critic, {k[7:]: v for k, v in tensors.items() if k.startswith("critic.")}, path)
         optimizer_from_tensors(self.opt_w, "opt_w", tensors, header["opt_w"])
         if self.opt_d is not None:
@@ -194,6 +200,10 @@ class WTrainer:
         self.opt_w.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_w.step()
+        with torch.no_grad():
+            decay = self.cfg.ema
+            for a, b in zip(self.w_avg.parameters(), self.w.parameters()):
+                a.lerp_(b, 1 - decay)
         return terms | {"w_loss": loss.detach()}
 
     def fit(self, resume: bool | None = None) -> tuple[WNetwork, nn.Module]:
@@ -221,7 +231,7 @@ class WTrainer:
             else:
                 torch.manual_seed(cfg.seed)
             self._loop()
-        return self.w.eval(), self.critic.eval()
+        return self.w_avg.eval(), self.critic.eval()
 
     def _loop(self) -> None:
         cfg = self.cfg
