@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from latentrw.data import quantize_images
+from latentrw.data import as_exported
 from latentrw.metrics.evaluate import evaluate_samples, reference
 from latentrw.run import load_run
 from latentrw.sample import draw, make_sampler
@@ -38,8 +38,7 @@ def main() -> None:
         sampler = make_sampler("base" if a == 1.0 else "latent-rs", run, args.run, w_dir,
                                **({} if a == 1.0 else {"acceptance": a}))
         batch = draw(sampler, run, args.n, args.seed)
-        x = quantize_images(batch.x) if batch.x.dim() == 4 else batch.x
-        values = evaluate_samples(x, run.config.dataset, metrics, args.seed, ref=ref)
+        values = evaluate_samples(as_exported(batch.x), run.config.dataset, metrics, args.seed, ref=ref)
         points.append({"acceptance": a, "measured_acceptance": args.n / batch.cost.proposals,
                        **{k: v for k, v in values.items() if isinstance(v, float)}})
         print(json.dumps(points[-1]), flush=True)

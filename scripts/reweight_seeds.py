@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from latentrw.data import load_dataset, quantize_images
+from latentrw.data import as_exported, load_dataset
 from latentrw.metrics.evaluate import append_jsonl, evaluate_samples, record, reference
 from latentrw.reweight import ReweightConfig, WTrainer
 from latentrw.run import load_run
@@ -40,7 +40,7 @@ def parse_options(specs: list[str]) -> dict[str, dict]:
 def train_seed(run_dir: Path, run, real: torch.Tensor, seed: int, steps: int) -> Path:
     out = run_dir / f"reweight-s{seed}"
     start = time.perf_counter()
-    WTrainer(run.G, run.D, run.prior, real, ReweightConfig(steps=steps, seed=seed), out).fit()  # defaults
+    WTrainer(run.G, run.D, run.prior, real, ReweightConfig(steps=steps, seed=seed), out).fit()
     seconds_file = out / "seconds.txt"
     if not seconds_file.exists():  # first completion: the training time of this seed
         seconds_file.write_text(f"{time.perf_counter() - start:.1f}\n")
@@ -82,8 +82,7 @@ def main() -> None:
                 continue
             sampler = make_sampler(name, run, run_dir, w_dir, **options.get(name, {}))
             batch = draw(sampler, run, args.n, seed)
-            x = quantize_images(batch.x) if batch.x.dim() == 4 else batch.x
-            values = evaluate_samples(x, run.config.dataset, metrics, seed, ref=ref)
+            values = evaluate_samples(as_exported(batch.x), run.config.dataset, metrics, seed, ref=ref)
             cost = batch.cost.per_sample(args.n) | {"seconds": batch.cost.seconds}
             rec = record(run.config.dataset, str(run_dir.resolve()), name, seed, args.n, values, ref, label=label,
                          sampler_options=sampler.params(), w_dir=str(w_dir), cost=cost,

@@ -284,7 +284,7 @@ def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str,
              classifier_path: Path | None, no_floor: bool, device: str, batch_size: int, sampler: str,
              w_dir: Path | None, **sampler_options) -> None:
     """Evaluate samples: a run directory (draws N), a folder of PNGs or an .npz."""
-    from latentrw.data import quantize_images
+    from latentrw.data import as_exported
     from latentrw.metrics.evaluate import ALL_METRICS, append_jsonl, evaluate_samples, floor, record, reference
     from latentrw.metrics.features import classifier_extractor
     from latentrw.run import CONFIG, load_run
@@ -302,7 +302,7 @@ def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str,
         dataset = dataset or run.config.dataset
         method = _make_sampler(run, source, sampler, w_dir, batch_size, **sampler_options)
         batch = draw(method, run, n, seed)
-        x = quantize_images(batch.x) if batch.x.dim() == 4 else batch.x  # score what an exported PNG holds
+        x = as_exported(batch.x)
         kind = "run"
         extra = {"step": run.step, "config": run.config.to_dict(), "sampler_options": method.params(),
                  "cost": batch.cost.per_sample(n) | {"seconds": batch.cost.seconds}}

@@ -16,14 +16,11 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from latentrw.data import to_uint8_images
 from latentrw.fileio import atomic_write_bytes
-from latentrw.priors import GaussianPrior, UniformPrior
-from latentrw.samplers.base import ProposalStream
-from latentrw.samplers.latent import LatentRS, latent_ascent
+from latentrw.samplers.latent import LatentRS, latent_ascent, projectable
 
 
 def _plt():
@@ -128,11 +125,10 @@ def reweight_figures(run, w: torch.nn.Module, out_dir: Path | str, n: int = 5000
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rs = LatentRS(w).fit(run)
-    z = ProposalStream.from_seed(run.prior, seed).take(n)
+    base_x, z = generate(run, n, seed)
+    z = z.to(run.prior.device)
     wz = w(z)
-    written = [fig_w_histogram((wz / w.config.get("m", 3.0)).cpu(), out_dir / "w_histogram.png",
-                               rs.expected_acceptance_)]
-    base_x, _ = generate(run, n, seed)
+    written = [fig_w_histogram((wz / rs.m).cpu(), out_dir / "w_histogram.png", rs.expected_acceptance_)]
     if base_x.dim() == 2:  # 2-D data
         real = load_dataset(run.config.dataset).x_test
         rs_x = draw(rs, run, n, seed).x
@@ -142,6 +138,6 @@ def reweight_figures(run, w: torch.nn.Module, out_dir: Path | str, n: int = 5000
     written.append(fig_sorted_by_acceptance(images, torch.clamp(wz / rs.c_, max=1).cpu(),
                                             out_dir / "fig4_sorted_by_acceptance.png"))
     low = torch.argsort(wz)[:: max(1, n // 8)][:8]  # start from a spread of w values, lowest first
-    prior = run.prior if isinstance(run.prior, (GaussianPrior, UniformPrior)) else None
+    prior = run.prior if projectable(run.prior) else None
     written.append(fig_ga_path(run.G, w, z[low], out_dir / "fig5_ga_path.png", prior=prior))
     return written

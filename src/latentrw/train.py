@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from latentrw.checkpoint import (load_state_into, load_tensors, optimizer_from_tensors, optimizer_to_tensors,
                                  save_module, save_tensors)
 from latentrw.config import TrainConfig
-from latentrw.data import Dataset, load_dataset, quantize_images, to_uint8_images
+from latentrw.data import Dataset, as_exported, load_dataset, to_uint8_images
 from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
 from latentrw.fileio import atomic_write_json, truncate_jsonl
 from latentrw.images import save_grid, save_scatter
@@ -313,10 +313,8 @@ class Trainer:
             self._reference = reference(self.data.name)
         z = self.prior.sample(n, torch.Generator(self.device).manual_seed(self.cfg.seed + 54321))
         self.G.eval()
-        x = torch.cat([self.G(z[i:i + 1000]).cpu() for i in range(0, n, 1000)])
+        x = as_exported(torch.cat([self.G(z[i:i + 1000]).cpu() for i in range(0, n, 1000)]))
         self.G.train()
-        if x.dim() == 4:
-            x = quantize_images(x)
         values = evaluate_samples(x, self.data.name, ("fid", "prdc", "classes"), ref=self._reference)
         return {k: round(v, 6) for k, v in values.items() if isinstance(v, float)}
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from latentrw.data import fashion_mnist, idx_images, mnist, synthetic
-from latentrw.data.dataset import Dataset, quantize_images, to_uint8_images
+from latentrw.data.dataset import Dataset, as_exported, quantize_images, to_uint8_images
 from latentrw.registry import Registry
 
 @dataclass(frozen=True)
@@ -35,4 +35,4 @@ def load_dataset(name: str, source_dir: Path | str | None = None) -> Dataset:
     return DATASETS.get(name).load(source_dir=Path(source_dir) if source_dir else None)
 
 
-__all__ = ["DATASETS", "Dataset", "DatasetEntry", "load_dataset", "quantize_images", "to_uint8_images"]
+__all__ = ["DATASETS", "Dataset", "as_exported", "DatasetEntry", "load_dataset", "quantize_images", "to_uint8_images"]

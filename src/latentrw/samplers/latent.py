@@ -50,6 +50,11 @@ def check_w(w: torch.nn.Module, prior: Prior, name: str) -> None:
                          "use the w trained for this run (`latentrw reweight RUN`)")
 
 
+def projectable(prior: Prior) -> bool:
+    """Whether :func:`project` knows the prior's typical set."""
+    return isinstance(prior, (GaussianPrior, UniformPrior))
+
+
 def project(z: torch.Tensor, z0: torch.Tensor, prior: Prior) -> torch.Tensor:
     """Back to the prior's typical set: a Gaussian latent keeps the norm ``z0`` started with
     (so the distribution of ‖z‖, concentrated near √d, is exactly the prior's); a uniform
@@ -122,10 +127,11 @@ class LatentRS(Sampler):
 
     def _accept(self, n: int, proposals: ProposalStream, cost: Cost) -> tuple[torch.Tensor, torch.Tensor]:
         """The first n accepted latents of the stream and their w."""
+        if n == 0:
+            prior = self.models_.prior
+            return torch.empty(0, prior.z_dim, device=prior.device), torch.empty(0, device=prior.device)
         zs, ws, have = [], [], 0
         for b, z in enumerate(proposals.blocks()):
-            if n == 0:
-                return torch.empty(0, self.models_.prior.z_dim, device=z.device), torch.empty(0, device=z.device)
             wz = self.w(z)
             cost.w_forward += len(z)
             u = torch.rand(len(z), generator=proposals.aux_generator(b), device=z.device)
@@ -179,7 +185,7 @@ class LatentGA(Sampler):
 
     def fit(self, models: Models, data=None) -> "LatentGA":
         check_w(self.w, models.prior, self.name)
-        if self.project and not isinstance(models.prior, (GaussianPrior, UniformPrior)):
+        if self.project and not projectable(models.prior):
             raise ValueError(f"{self.name}: no projection for the {type(models.prior).__name__}; "
                              "use project=False (--no-ga-project)")
         return super().fit(models)
@@ -210,7 +216,9 @@ class LatentRSGA(LatentRS):
                  pilot: int = 10_000, pilot_seed: int = 0):
         super().__init__(w, m, acceptance, batch_size, pilot, pilot_seed)
         self.ga = LatentGA(w, steps, step_size, mode, project, batch_size)
-        self.steps, self.step_size, self.mode, self.project = steps, self.ga.step_size, mode, project
+
+    def params(self) -> dict:
+        return {**self.ga.params(), **super().params()}
 
     def fit(self, models: Models, data=None) -> "LatentRSGA":
         self.ga.fit(models)
