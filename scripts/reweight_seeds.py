@@ -19,7 +19,7 @@ import torch
 
 from latentrw.data import as_exported, load_dataset
 from latentrw.metrics.evaluate import append_jsonl, evaluate_samples, record, reference
-from latentrw.reweight import ReweightConfig, WTrainer
+from latentrw.reweight import ReweightConfig, WTrainer, critic_gp_weight
 from latentrw.run import load_run
 from latentrw.sample import draw, make_sampler
 from latentrw.stats import mean_ci
@@ -40,7 +40,7 @@ def parse_options(specs: list[str]) -> dict[str, dict]:
 def train_seed(run_dir: Path, run, real: torch.Tensor, seed: int, steps: int) -> Path:
     out = run_dir / f"reweight-s{seed}"
     start = time.perf_counter()
-    WTrainer(run.G, run.D, run.prior, real, ReweightConfig(steps=steps, seed=seed), out).fit()
+    WTrainer(run.G, run.D, run.prior, real, ReweightConfig(steps=steps, seed=seed, gp_weight=critic_gp_weight(run.config)), out).fit()
     seconds_file = out / "seconds.txt"
     if not seconds_file.exists():  # first completion: the training time of this seed
         seconds_file.write_text(f"{time.perf_counter() - start:.1f}\n")

@@ -125,6 +125,8 @@ def test_cli_reweight_then_latent_rs(tmp_path):
                                "--device", "cpu"])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "r" / "reweight" / "w.safetensors").is_file()
+    run_gp = json.loads((tmp_path / "r" / "config.json").read_text())["gp_weight"]
+    assert json.loads((tmp_path / "r" / "reweight" / "config.json").read_text())["gp_weight"] == (run_gp or 10.0)
     assert {p.name for p in (tmp_path / "r" / "reweight" / "figures").iterdir()} == {"w_histogram.png", "fig2_2d.png"}
     out = runner.invoke(main, ["sample", str(tmp_path / "r"), "--n", "100", "--sampler", "latent-rs", "--out",
                                str(tmp_path / "s"), "--device", "cpu"])
@@ -159,3 +161,13 @@ def test_critic_loss_ignores_the_critics_level_whatever_e_w():
     torch.testing.assert_close(critic_loss(d_real - 50, d_fake - 50, w), base)
     torch.testing.assert_close(critic_loss(d_real, d_fake, 3 * w), base)  # only w's shape matters
     torch.testing.assert_close(critic_loss(d_real, d_fake, torch.ones(64)), d_fake.mean() - d_real.mean())
+
+
+def test_critic_penalty_defaults_to_the_runs_own():
+    from latentrw.config import TrainConfig
+    from latentrw.reweight import critic_gp_weight
+
+    toy = TrainConfig(dataset="swissroll", model="toy", objective="wgan-gp", gp_weight=0.1).resolve("points")
+    assert critic_gp_weight(toy) == 0.1
+    assert critic_gp_weight(TrainConfig(dataset="mnist", objective="ns").resolve("image")) == 10.0  # no penalty: 10
+    assert critic_gp_weight(TrainConfig(dataset="mnist", objective="hinge-gp").resolve("image")) == 10.0

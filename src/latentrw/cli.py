@@ -148,6 +148,8 @@ def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int | 
 @click.option("--m", "m", type=click.FloatRange(min=0, min_open=True), default=3.0, help="Cap of w (and RS's bound).")
 @click.option("--lambda1", type=click.FloatRange(min=0), default=10.0, help="Weight of (E w - 1)^2.")
 @click.option("--lambda2", type=click.FloatRange(min=0), default=3.0, help="Weight of E max(0, w - m)^2.")
+@click.option("--gp-weight", type=click.FloatRange(min=0), default=None,
+              help="Critic's gradient penalty [the run's own where it had one, else 10].")
 @click.option("--seed", type=int, default=0)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Directory for w [RUN/reweight]; the same command again resumes or reuses it.")
@@ -156,18 +158,19 @@ def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int | 
 @click.option("--no-figures", is_flag=True, help="Skip drawing the figures into OUT/figures.")
 @_user_errors
 def reweight(run_dir: Path, steps: int, n_d: int, batch_size: int, lr_w: float, lr_d: float, m: float,
-             lambda1: float, lambda2: float, seed: int, out: Path | None, device: str, quiet: bool,
-             no_figures: bool) -> None:
+             lambda1: float, lambda2: float, gp_weight: float | None, seed: int, out: Path | None, device: str,
+             quiet: bool, no_figures: bool) -> None:
     """Learn the latent importance weights w(z) of a trained run (Algorithm 1)."""
     from latentrw.data import load_dataset
-    from latentrw.reweight import ReweightConfig, WTrainer
+    from latentrw.reweight import ReweightConfig, WTrainer, critic_gp_weight
     from latentrw.run import load_run
     from latentrw.train import resolve_device
 
     dev = resolve_device(device)
     run = load_run(run_dir, dev)
     cfg = ReweightConfig(steps=steps, n_d=n_d, batch_size=batch_size, lr_w=lr_w, lr_d=lr_d, m=m,
-                         lambda1=lambda1, lambda2=lambda2, seed=seed)
+                         lambda1=lambda1, lambda2=lambda2, seed=seed,
+                         gp_weight=critic_gp_weight(run.config) if gp_weight is None else gp_weight)
     real = load_dataset(run.config.dataset).model_input("train", dev)
     out = out or run_dir / "reweight"
     w, _ = WTrainer(run.G, run.D, run.prior, real, cfg, out, progress=not quiet).fit()
