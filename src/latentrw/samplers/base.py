@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 import torch
 
@@ -83,11 +83,15 @@ class ProposalStream:
         """A second generator for block ``block`` (e.g. accept/reject uniforms), independent of its latents."""
         return torch.Generator(self.prior.device).manual_seed(self.base_seed * 1_000_003 + block + 2**40)
 
+    def block_at(self, b: int) -> torch.Tensor:
+        """Block ``b`` of the stream, by index (samplers whose proposals are not consumed in order)."""
+        g = torch.Generator(self.prior.device).manual_seed(self.base_seed * 1_000_003 + b)
+        return self.prior.sample(BLOCK, g)
+
     def blocks(self) -> Iterator[torch.Tensor]:
         while True:
-            g = torch.Generator(self.prior.device).manual_seed(self.base_seed * 1_000_003 + self.block)
             self.block += 1
-            yield self.prior.sample(BLOCK, g)
+            yield self.block_at(self.block - 1)
 
     def take(self, n: int) -> torch.Tensor:
         """The next ``n`` latents (whole blocks are drawn; a stream is meant for one sample() call)."""
@@ -147,6 +151,46 @@ class Sampler:
         cost.g_forward += len(z)
         return torch.cat([self.models_.G(z[i:i + self.batch_size]).cpu() for i in range(0, len(z), self.batch_size)]) \
             if len(z) else torch.empty(0)
+
+
+    def _discriminate(self, disc: torch.nn.Module, x: torch.Tensor, cost: Cost) -> torch.Tensor:
+        """``disc`` on ``x`` (CPU) in compute batches, counted in ``cost``; returns CPU scores."""
+        cost.d_forward += len(x)
+        dev = self.models_.prior.device
+        return torch.cat([disc(x[i:i + self.batch_size].to(dev)).reshape(-1).cpu()
+                          for i in range(0, len(x), self.batch_size)]) if len(x) else torch.empty(0)
+
+
+    def _diffuse(self, n: int, proposals: ProposalStream, steps: int,
+                 update: Callable[[torch.Tensor, torch.Tensor, Cost], torch.Tensor], cost: Cost) -> torch.Tensor:
+        """``n`` latents of the stream, each moved by ``steps`` noisy updates z ← update(z, ξ, cost)
+        with ξ ~ N(0, I). Latents move in their blocks of ``BLOCK`` (computed in compute batches)
+        and a block's ξ comes from its own generator, step by step: the result does not depend on
+        the compute batch size."""
+        out, have = [], 0
+        for b, z in enumerate(proposals.blocks()):
+            if have >= n:
+                break
+            z = z[:n - have]
+            noise = proposals.aux_generator(b)
+            for _ in range(steps):
+                xi = torch.randn(BLOCK, z.shape[1], generator=noise, device=z.device)[:len(z)]
+                z = torch.cat([update(z[i:i + self.batch_size], xi[i:i + self.batch_size], cost)
+                               for i in range(0, len(z), self.batch_size)])
+            out.append(z)
+            have += len(z)
+        return torch.cat(out) if out else torch.empty(0, self.models_.prior.z_dim)
+
+
+def value_and_grad(fn: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample values of ``fn`` at ``z`` and their gradients w.r.t. z (under no_grad callers too)."""
+    with torch.enable_grad():
+        zg = z.detach().requires_grad_(True)
+        value = fn(zg)
+        if not value.requires_grad:  # fn does not depend on z (e.g. a constant logit)
+            return value.detach(), torch.zeros_like(z)
+        (grad,) = torch.autograd.grad(value.sum(), zg)
+    return value.detach(), grad
 
 
 SAMPLERS: Registry[type[Sampler]] = Registry("sampler")

@@ -1,0 +1,128 @@
+"""Known-answer tests of the rival samplers on 1-D/2-D toys where the density ratio is exact.
+
+G is the identity, so a sample is its latent; the prior N(0, I) is G's distribution and the
+logit d(x) = log p_target(x) − log N(x; 0, I) is the exact density ratio.
+"""
+
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+
+from latentrw.priors import GaussianPrior
+from latentrw.samplers import DDLS, DGflow, DOT, DRS, MHGAN, SIR, BaseSampler, Truncation
+
+
+class Logit(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+def toy(d=1, D=None):
+    return SimpleNamespace(G=nn.Identity(), D=D or Logit(lambda x: torch.zeros(len(x))), prior=GaussianPrior(d))
+
+
+def g(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+def narrower(sd):
+    """log N(x; 0, sd²) − log N(x; 0, 1): a bounded ratio (max 1/sd at 0)."""
+    return Logit(lambda x: (-0.5 * x.pow(2).sum(1) / sd ** 2 + 0.5 * x.pow(2).sum(1)) - math.log(sd))
+
+
+def shifted(mu):
+    """log N(x; mu, 1) − log N(x; 0, 1) = mu·x − mu²/2 (1-D)."""
+    return Logit(lambda x: mu * x[:, 0] - mu ** 2 / 2)
+
+
+def test_drs_with_gamma_zero_is_exact_rejection_sampling():
+    x = DRS(narrower(0.8), gamma=0.0).fit(toy()).sample(20_000, generator=g(0)).x
+    assert x.var().item() == pytest.approx(0.64, abs=0.03)  # the target's variance, not the proposal's 1
+    assert abs(x.mean().item()) < 0.03
+
+
+def test_drs_default_gamma_is_the_pilot_percentile_and_frozen():
+    drs = DRS(narrower(0.8), percentile=80).fit(toy())
+    assert 0 < drs.expected_acceptance_ < 1 and drs.d_max_ == pytest.approx(-math.log(0.8), abs=1e-3)
+    again = DRS(narrower(0.8), percentile=80).fit(toy())
+    assert (again.gamma_, again.d_max_) == (drs.gamma_, drs.d_max_)
+
+
+@pytest.mark.parametrize("sampler", [SIR(shifted(0.5), k=100), MHGAN(shifted(0.5), k=100)])
+def test_sir_and_mh_recover_a_shifted_target(sampler):
+    real = torch.randn(5000, 1, generator=g(9)) + 0.5
+    x = sampler.fit(toy(), real).sample(4000, generator=g(1)).x
+    se = 1 / math.sqrt(4000)
+    assert abs(x.mean().item() - 0.5) < 4 * se + 0.01  # SIR's O(1/k) bias is ≈ 0.003 here
+    assert x.var().item() == pytest.approx(1.0, abs=0.1)
+    base = BaseSampler().fit(toy()).sample(4000, generator=g(1)).x
+    assert abs(base.mean().item()) < 4 * se  # the proposal itself is centred
+
+
+def test_mh_never_returns_a_real_sample():
+    # Real starts with a huge logit: no proposal is ever accepted from them, so every chain restarts.
+    real = torch.full((100, 1), 50.0)
+    batch = MHGAN(shifted(0.5), k=30).fit(toy(), real).sample(500, generator=g(2))
+    assert (batch.x.abs() < 10).all()
+    torch.testing.assert_close(batch.x, batch.z)  # every output is G of its latent
+    assert batch.cost.proposals == 2 * 30 * 500  # K proposals, then K after the restart
+
+
+def test_truncation_stays_within_psi():
+    batch = Truncation(psi=0.5).fit(toy(d=8)).sample(3000, generator=g(3))
+    assert batch.z.abs().max() <= 0.5 and batch.x.shape == (3000, 8)
+    with pytest.raises(ValueError, match="psi"):
+        Truncation(psi=0)
+
+
+def test_ddls_with_zero_discriminator_leaves_the_prior_invariant():
+    batch = DDLS(Logit(lambda x: torch.zeros(len(x))), steps=200).fit(toy(d=2)).sample(5000, generator=g(4))
+    # Unadjusted Langevin on N(0, 1) with step ε keeps variance 1/(1 − ε/4) ≈ 1.0025
+    torch.testing.assert_close(batch.z.var(0), torch.ones(2), atol=0.07, rtol=0)
+    assert batch.z.mean(0).abs().max() < 0.06
+
+
+def test_dgflow_with_zero_discriminator_is_pure_diffusion():
+    eta, gamma, steps = 0.1, 0.01, 25
+    flow = DGflow(Logit(lambda x: torch.zeros(len(x))), eta=eta, gamma=gamma, steps=steps).fit(toy(d=2))
+    z_t = flow.sample(5000, generator=g(5)).z
+    z_0 = BaseSampler().fit(toy(d=2)).sample(5000, generator=g(5)).z  # the same proposals
+    diff = z_t - z_0
+    torch.testing.assert_close(diff.var(0), torch.full((2,), 2 * eta * gamma * steps), rtol=0.08, atol=0)
+    assert diff.mean(0).abs().max() < 4 * math.sqrt(2 * eta * gamma * steps / 5000)
+
+
+def test_dgflow_and_ddls_move_toward_a_shifted_target():
+    for sampler in (DGflow(shifted(1.0), steps=25), DDLS(shifted(1.0), steps=300)):
+        x = sampler.fit(toy()).sample(3000, generator=g(6)).x
+        assert x.mean().item() > 0.3, type(sampler).__name__
+
+
+def test_dot_estimates_the_lipschitz_constant_and_climbs_a_steeper_critic():
+    critic = Logit(lambda x: 2 * x[:, 0])  # linear, 2-Lipschitz
+    dot = DOT(steps=20, project=False).fit(toy(d=2, D=critic))
+    assert dot.k_eff_ == pytest.approx(2.0, rel=0.01)
+    start = BaseSampler().fit(toy(d=2)).sample(2000, generator=g(7)).x
+    # with the exact k_eff the objective is flat along the critic's gradient: no transport is optimal
+    assert (dot.sample(2000, generator=g(7)).x - start).norm(dim=1).mean() < 0.05
+    dot.k_eff_ = 1.0  # a critic twice as steep as k_eff: moving uphill lowers the objective without bound
+    moved = dot.sample(2000, generator=g(7)).x
+    assert (moved[:, 0] - start[:, 0]).mean() > 0.1  # Adam at lr 0.01 for 20 steps: at most 0.2
+
+
+def test_invalid_parameters_are_clear_errors():
+    d = shifted(0.5)
+    for make, match in [(lambda: SIR(d, k=0), "k must"), (lambda: MHGAN(d, k=0), "k must"),
+                        (lambda: DRS(d, percentile=120), "percentile"), (lambda: DDLS(d, step_size=0), "step_size"),
+                        (lambda: DGflow(d, divergence="tv"), "divergence"), (lambda: DOT(lr=-1), "lr")]:
+        with pytest.raises(ValueError, match=match):
+            make()
+    with pytest.raises(ValueError, match="real samples"):
+        MHGAN(d).fit(toy())
