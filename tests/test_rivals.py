@@ -126,3 +126,64 @@ def test_invalid_parameters_are_clear_errors():
             make()
     with pytest.raises(ValueError, match="real samples"):
         MHGAN(d).fit(toy())
+
+
+class Linear1(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(1, 1)
+
+    def forward(self, x):
+        return self.fc(x).squeeze(1)
+
+
+def test_calibration_recovers_the_exact_log_ratio():
+    from latentrw.samplers.calibrate import CalibrationConfig, calibrate
+
+    # G's samples N(0, 1), data N(0.5, 1): log p_data/p_G = 0.5·x − 0.125, linear, so a linear D can be exact
+    models = toy(D=Linear1())
+    real = torch.randn(20_000, 1, generator=g(11)) + 0.5
+    cfg = CalibrationConfig(steps=600, batch_size=512, lr=2e-2, eval_every=200, heldout=4000, eval_n=1000)
+    logit, info = calibrate(models, real, cfg)
+    d = logit(torch.tensor([[-1.0], [0.0], [1.0]])).detach()
+    # the fitted slope and intercept, within ~3 standard errors of a 4,000-per-class logistic fit
+    assert (d[2] - d[0]).item() / 2 == pytest.approx(0.5, abs=0.06)
+    assert d[1].item() == pytest.approx(-0.125, abs=0.05)
+    assert [r["step"] for r in info["log"]] == [0, 200, 400, 600] and info["chosen_step"] > 0
+    assert all(p is not models.D.fc.weight for p in logit.parameters())  # a copy: the run's D is untouched
+    assert models.D.fc.weight.item() != pytest.approx(logit.D.fc.weight.item())
+
+
+def test_cli_calibrate_then_every_rival(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from helpers import tiny_trainer
+    from latentrw.cli import main
+
+    tiny_trainer(tmp_path / "r", n=80, objective="wgan-gp").fit()
+    runner = CliRunner()
+    out = runner.invoke(main, ["calibrate", str(tmp_path / "r"), "--steps", "30", "--batch-size", "32",
+                               "--eval-every", "10", "--heldout", "500", "--quiet", "--device", "cpu"])
+    assert out.exit_code == 0, out.output
+    info = json.loads((tmp_path / "r" / "calibrated" / "calibration.json").read_text())
+    assert info["config"]["gp_weight"] == json.loads((tmp_path / "r" / "config.json").read_text())["gp_weight"]
+    for name, extra in [("drs", []), ("sir", ["--k", "4"]), ("mh-gan", ["--k", "8"]), ("truncation", ["--opt", "psi=0.5"]),
+                        ("dot", ["--opt", "steps=3"]), ("ddls", ["--opt", "steps=3"]),
+                        ("dgflow", ["--opt", "steps=3", "--opt", "divergence=js"])]:
+        out = runner.invoke(main, ["sample", str(tmp_path / "r"), "--n", "50", "--sampler", name, *extra, "--out",
+                                   str(tmp_path / name), "--device", "cpu"])
+        assert out.exit_code == 0, (name, out.output)
+    results = tmp_path / "results.jsonl"
+    out = runner.invoke(main, ["evaluate", str(tmp_path / "r"), "--n", "200", "--metrics", "emd", "--no-floor",
+                               "--sampler", "drs", "--opt", "gamma=0", "--results", str(results), "--device", "cpu"])
+    assert out.exit_code == 0, out.output
+    rec = json.loads(results.read_text())
+    assert rec["sampler"] == "drs" and rec["sampler_options"]["gamma"] == 0 and rec["cost"]["d_forward"] >= 1
+    out = runner.invoke(main, ["sample", str(tmp_path / "r"), "--sampler", "truncation", "--opt", "gamma=1",
+                               "--out", str(tmp_path / "x")])
+    assert out.exit_code != 0 and "takes no option gamma" in out.output
+    out = runner.invoke(main, ["sample", str(tmp_path / "r"), "--sampler", "sir", "--calibrated-dir", str(tmp_path),
+                               "--out", str(tmp_path / "y")])
+    assert out.exit_code != 0 and "latentrw calibrate" in out.output  # not calibrated: a clear error

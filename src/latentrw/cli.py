@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import inspect
+import json
 from pathlib import Path
 
 import click
@@ -184,6 +186,56 @@ def reweight(run_dir: Path, steps: int, n_d: int, batch_size: int, lr_w: float, 
 
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--steps", type=click.IntRange(min=1), default=2000, help="BCE fine-tuning steps.")
+@click.option("--batch-size", type=click.IntRange(min=2), default=256)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4)
+@click.option("--gp-weight", type=click.FloatRange(min=0), default=None,
+              help="Gradient penalty during fine-tuning [the run's own; 0 if it had none].")
+@click.option("--eval-every", type=click.IntRange(min=1), default=250, help="Score a checkpoint every this many steps.")
+@click.option("--heldout", type=click.IntRange(min=100), default=5000, help="Training points held out for scoring.")
+@click.option("--no-platt", is_flag=True, help="Skip Platt scaling of the kept logit.")
+@click.option("--seed", type=int, default=0)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="[RUN/calibrated]")
+@click.option("--device", default="auto", help="cpu, cuda or auto.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_user_errors
+def calibrate(run_dir: Path, steps: int, batch_size: int, lr: float, gp_weight: float | None, eval_every: int,
+              heldout: int, no_platt: bool, seed: int, out: Path | None, device: str, quiet: bool) -> None:
+    """Fine-tune and calibrate a copy of the run's D (for drs, mh-gan, sir, ddls, dgflow)."""
+    from latentrw.data import load_dataset
+    from latentrw.metrics.features import get_extractor
+    from latentrw.run import load_run
+    from latentrw.samplers.calibrate import DIR, CalibrationConfig, calibrate as run_calibration
+    from latentrw.train import resolve_device
+
+    dev = resolve_device(device)
+    run = load_run(run_dir, dev)
+    cfg = CalibrationConfig(steps=steps, batch_size=batch_size, lr=lr, eval_every=eval_every, heldout=heldout,
+                            platt=not no_platt, seed=seed,
+                            gp_weight=run.config.gp_weight or 0.0 if gp_weight is None else gp_weight)
+    real = load_dataset(run.config.dataset).model_input("train", dev)
+    out = out or run_dir / DIR
+    _, info = run_calibration(run, real, cfg, out, get_extractor(run.config.dataset), progress=not quiet)
+    click.echo(f"calibrated D written to {out} (kept step {info['chosen_step']}, held-out EMD "
+               f"{info['heldout_emd']:.4g}, Platt a={info['platt'][0]:.3g} b={info['platt'][1]:.3g})")
+
+
+@main.command("samplers")
+def list_samplers() -> None:
+    """List the registered samplers and their options."""
+    for name in SAMPLERS.names():
+        cls = SAMPLERS.get(name)
+        doc = (inspect.getdoc(cls) or "").split("\n")[0]
+        params = [f"{k}={p.default!r}" for k, p in inspect.signature(cls).parameters.items()
+                  if k not in ("w", "disc", "batch_size")]
+        needs = [what for what, flag in (("w", "w" in inspect.signature(cls).parameters),
+                                          ("calibrated D", "disc" in inspect.signature(cls).parameters)) if flag]
+        click.echo(f"{name:<13} {doc}")
+        click.echo(f"{'':<13} options: {', '.join(params) or '-'}" + (f"; needs {', '.join(needs)}" if needs else ""))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--w-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Directory of the trained w [RUN/reweight].")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="[W_DIR/figures]")
@@ -222,21 +274,43 @@ def _sampler_options(fn):
                      help="latent-ga / latent-rs-ga: normalised ascent on log w (ours) or the paper's z + η∇w [log]."),
         click.option("--ga-project/--no-ga-project", default=None,
                      help="latent-ga / latent-rs-ga: keep latents in the prior's typical set [on]."),
-        click.option("--k", "k", type=click.IntRange(min=1), default=None, help="latent-sir: proposals per sample [10]."),
+        click.option("--k", "k", type=click.IntRange(min=1), default=None,
+                     help="latent-sir / sir: proposals per sample [10]; mh-gan: proposals per chain [640]."),
+        click.option("--calibrated-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="drs / mh-gan / sir / ddls / dgflow: the calibrated D [RUN/calibrated]."),
+        click.option("--opt", "opts", multiple=True, metavar="KEY=VALUE",
+                     help="Any other option of the sampler, e.g. --opt psi=0.7, --opt gamma=0, --opt steps=100 "
+                          "(repeatable; see `latentrw samplers`)."),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
+def _parse_opts(opts: tuple[str, ...]) -> dict:
+    """``("psi=0.7", "divergence=js")`` → {"psi": 0.7, "divergence": "js"} (JSON values, else strings)."""
+    out = {}
+    for spec in opts:
+        key, sep, value = spec.partition("=")
+        if not sep or not key:
+            raise click.UsageError(f"--opt {spec!r}: write KEY=VALUE")
+        try:
+            out[key.strip().replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip().replace("-", "_")] = value
+    return out
+
+
 def _make_sampler(run, run_dir: Path, sampler: str, w_dir: Path | None, batch_size: int, acceptance, m, ga_steps,
-                  ga_step_size, ga_mode, ga_project, k):
+                  ga_step_size, ga_mode, ga_project, k, calibrated_dir, opts):
     from latentrw.sample import make_sampler
 
+    options = dict(acceptance=acceptance, m=m, steps=ga_steps, step_size=ga_step_size, mode=ga_mode,
+                   project=ga_project, k=k)
+    options.update(_parse_opts(opts))
     try:
-        return make_sampler(sampler, run, run_dir, w_dir, batch_size, acceptance=acceptance, m=m, steps=ga_steps,
-                            step_size=ga_step_size, mode=ga_mode, project=ga_project, k=k)
-    except ValueError as exc:
+        return make_sampler(sampler, run, run_dir, w_dir, batch_size, calibrated_dir, **options)
+    except (TypeError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
 
 
@@ -309,7 +383,7 @@ def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str,
         kind = "run"
         extra = {"step": run.step, "config": run.config.to_dict(), "sampler_options": method.params(),
                  "cost": batch.cost.per_sample(n) | {"seconds": batch.cost.seconds}}
-    elif sampler != "base" or any(v is not None for v in sampler_options.values()):
+    elif sampler != "base" or any(v not in (None, ()) for v in sampler_options.values()):
         raise click.UsageError("--sampler and its options apply to a run directory, not to stored samples")
     elif source.is_dir():
         x, kind, sampler = load_png_folder(source), "png-folder", None

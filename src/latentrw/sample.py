@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latentrw.data import to_uint8_images
+from latentrw.data import load_dataset, to_uint8_images
 from latentrw.images import save_grid, save_pngs, save_scatter
 from latentrw.priors import Prior
 from latentrw.run import Run
 from latentrw.samplers.base import SAMPLERS, BaseSampler, ProposalStream, SampleBatch, Sampler
+from latentrw.samplers.calibrate import DIR as CALIBRATED_DIR, load_calibrated
 
 
 def draw_latents(prior: Prior, n: int, seed: int) -> torch.Tensor:
@@ -38,22 +39,30 @@ def draw(sampler: Sampler, run: Run, n: int, seed: int = 0) -> SampleBatch:
 
 
 def make_sampler(name: str, run: Run, run_dir: Path | str, w_dir: Path | str | None = None,
-                 batch_size: int = 1000, **options) -> Sampler:
+                 batch_size: int = 1000, calibrated_dir: Path | str | None = None, **options) -> Sampler:
     """Build and fit the registered sampler ``name`` for a run. A sampler taking ``w`` gets the
-    run's trained w (``w_dir``, default ``RUN/reweight``); ``options`` that are None are left
-    at the sampler's defaults, and one the sampler does not take is a clear error."""
+    run's trained w (``w_dir``, default ``RUN/reweight``), one taking ``disc`` the run's
+    calibrated discriminator (``calibrated_dir``, default ``RUN/calibrated``), one whose fit
+    needs real samples the run's training split. ``options`` that are None are left at the
+    sampler's defaults, and one the sampler does not take is a clear error."""
     cls = SAMPLERS.get(name)
     params = inspect.signature(cls).parameters
     kwargs = {k: v for k, v in options.items() if v is not None}
-    wrong = sorted(k for k in kwargs if k not in params or k == "w")
+    wrong = sorted(k for k in kwargs if k not in params or k in ("w", "disc"))
     if wrong:
         raise ValueError(f"sampler {name} takes no option {', '.join(wrong)}; it takes "
-                         f"{', '.join(k for k in params if k != 'w')}")
+                         f"{', '.join(k for k in params if k not in ('w', 'disc'))}")
     if "w" in params:
         from latentrw.reweight import load_w
 
         kwargs["w"] = load_w(Path(w_dir) if w_dir is not None else Path(run_dir) / "reweight", run.prior.device)
-    return cls(batch_size=batch_size, **kwargs).fit(run)
+    if "disc" in params:
+        kwargs["disc"] = load_calibrated(Path(calibrated_dir) if calibrated_dir is not None else Path(run_dir) / CALIBRATED_DIR,
+                                         run.prior.device)
+    sampler = cls(batch_size=batch_size, **kwargs)
+    if cls.needs_data:
+        return sampler.fit(run, load_dataset(run.config.dataset).model_input("train", run.prior.device))
+    return sampler.fit(run)
 
 
 def export(run: Run, n: int, out: Path, seed: int = 0, batch_size: int = 1000, pngs: bool = True,

@@ -108,6 +108,7 @@ class Sampler:
     """Base class. Subclasses set ``name`` and implement :meth:`_sample`."""
 
     name = "sampler"
+    needs_data = False  # whether fit() needs real samples (``data``)
 
     def __init__(self, batch_size: int = 1000):
         if batch_size < 1:

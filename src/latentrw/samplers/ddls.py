@@ -16,7 +16,9 @@ from latentrw.samplers.base import SAMPLERS, Cost, Models, ProposalStream, Sampl
 
 
 class DDLS(Sampler):
-    """``disc``: the logit d(x) ≈ log p_data/p_G. Defaults after Che et al.: step ε = 0.01,
+    """DDLS (Che et al. 2020): Langevin dynamics on the latent energy −log p(z) − d(G(z)).
+
+    ``disc``: the logit d(x) ≈ log p_data/p_G. Defaults after Che et al.: step ε = 0.01,
     noise scale σ = 1, 1000 steps."""
 
     name = "ddls"

@@ -20,7 +20,9 @@ DIVERGENCES = ("kl", "js")
 
 
 class DGflow(Sampler):
-    """``disc``: the logit d(x) ≈ log p_data/p_G. Defaults after Ansari et al.: η = 0.1,
+    """DGflow (Ansari et al. 2021): Euler–Maruyama steps of the f-divergence flow on the latents.
+
+    ``disc``: the logit d(x) ≈ log p_data/p_G. Defaults after Ansari et al.: η = 0.1,
     γ = 0.01, 25 steps, KL."""
 
     name = "dgflow"

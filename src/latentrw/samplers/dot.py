@@ -23,7 +23,9 @@ DELTA = 1e-3  # δ of Tanaka's Algorithm 2
 
 
 class DOT(Sampler):
-    """Defaults: Adam with lr 0.01 (Tanaka 2019), β = (0, 0.9) and 20 steps (ours); a pilot of
+    """Latent DOT (Tanaka 2019): each latent transported toward higher critic values.
+
+    Defaults: Adam with lr 0.01 (Tanaka 2019), β = (0, 0.9) and 20 steps (ours); a pilot of
     1,000 latents (all pairs) for k_eff (ours); ``project`` keeps each Gaussian latent's norm."""
 
     name = "dot"

@@ -27,7 +27,9 @@ def drs_f(d: torch.Tensor, d_max: float, eps: float = EPS) -> torch.Tensor:
 
 
 class DRS(Sampler):
-    """``disc``: the calibrated logit. ``gamma`` None: the ``percentile`` of F on the pilot batch
+    """DRS (Azadi et al. 2019): accept G(z) with probability σ(F(x) − γ).
+
+    ``disc``: the calibrated logit. ``gamma`` None: the ``percentile`` of F on the pilot batch
     (95, Azadi et al. §5). G and D run on every proposal."""
 
     name = "drs"

@@ -22,9 +22,12 @@ from latentrw.samplers.base import BLOCK, SAMPLERS, Cost, Models, ProposalStream
 
 
 class MHGAN(Sampler):
-    """``disc``: the calibrated logit; ``k``: proposals per chain (640, Turner et al. §5)."""
+    """MH-GAN (Turner et al. 2019): the last state of an independent MH chain per sample.
+
+    ``disc``: the calibrated logit; ``k``: proposals per chain (640, Turner et al. §5)."""
 
     name = "mh-gan"
+    needs_data = True
 
     def __init__(self, disc: torch.nn.Module, k: int = 640, batch_size: int = 1000):
         super().__init__(batch_size)

@@ -16,7 +16,9 @@ from latentrw.samplers.base import BLOCK, SAMPLERS, Cost, Models, ProposalStream
 
 
 class SIR(Sampler):
-    """``disc``: a module whose output is the logit d(x) ≈ log p_data/p_G (the run's calibrated D)."""
+    """SIR (Grover et al. 2019): each sample resampled ∝ e^d from its own k proposals.
+
+    ``disc``: a module whose output is the logit d(x) ≈ log p_data/p_G (the run's calibrated D)."""
 
     name = "sir"
 

@@ -22,7 +22,7 @@ def truncate(z: torch.Tensor, psi: float, generator: torch.Generator) -> torch.T
 
 
 class Truncation(Sampler):
-    """Hard truncation at ``psi`` (> 0) for a Gaussian prior; G once per sample."""
+    """Truncation trick (Brock et al. 2019): latent coordinates resampled until |z_i| ≤ ψ."""
 
     name = "truncation"
 
