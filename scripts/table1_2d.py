@@ -29,7 +29,7 @@ def toy_config(dataset: str, epochs: int) -> TrainConfig:
 
 def one(dataset: str, epochs: int, root: Path, seeds: str) -> None:
     run = train(toy_config(dataset, epochs), root / dataset, progress=False)
-    subprocess.run([sys.executable, str(Path(__file__).with_name("reweight_seeds.py")), str(run), "--seeds", seeds,
+    subprocess.run([sys.executable, str(Path(__file__).with_name("sampler_seeds.py")), str(run), "--seeds", seeds,
                     "--metrics", "emd,prdc"], check=True)
 
 

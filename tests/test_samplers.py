@@ -221,3 +221,38 @@ def test_invalid_parameters_are_clear_errors(w, name, kw, match):
 def test_latent_ga_default_step_is_one_percent_of_the_typical_norm(w):
     assert SAMPLERS.get("latent-ga")(w=w).step_size == pytest.approx(0.01 * 2 ** 0.5)
     assert SAMPLERS.get("latent-rs-ga")(w=TiltW(100)).params()["step_size"] == pytest.approx(0.1)
+
+
+class Counted(torch.nn.Module):
+    """Wraps a module and counts the rows it sees, forward and (under grad) for backward."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner, self.config = inner, getattr(inner, "config", {})
+        self.forward_rows = self.grad_rows = 0
+
+    def forward(self, x):
+        self.forward_rows += len(x)
+        self.grad_rows += len(x) if torch.is_grad_enabled() and x.requires_grad else 0
+        return self.inner(x)
+
+
+@pytest.mark.parametrize("name", SAMPLERS.names())
+def test_cost_counts_what_ran(run, w, name):
+    from types import SimpleNamespace
+
+    G, D, cw = Counted(run.G), Counted(run.D), Counted(w)
+    models = SimpleNamespace(G=G, D=D, prior=run.prior)
+    sampler = make(name, cw)
+    disc = Counted(sampler.disc) if hasattr(sampler, "disc") else None
+    if disc is not None:
+        sampler.sampler.disc = disc
+    sampler.fit(models)
+    for m in (G, D, cw) + ((disc,) if disc is not None else ()):
+        m.forward_rows = m.grad_rows = 0  # what fit() cost is not part of sampling
+    cost = sampler.sample(1200, generator=g(5)).cost
+    d_rows = D.forward_rows + (disc.forward_rows if disc is not None else 0)
+    d_grad = D.grad_rows + (disc.grad_rows if disc is not None else 0)
+    assert (cost.g_forward, cost.g_backward) == (G.forward_rows, G.grad_rows)
+    assert (cost.d_forward, cost.d_backward) == (d_rows, d_grad)
+    assert (cost.w_forward, cost.w_backward) == (cw.forward_rows, cw.grad_rows)

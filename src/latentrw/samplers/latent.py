@@ -198,12 +198,10 @@ class LatentGA(Sampler):
 
     def _sample(self, n: int, proposals: ProposalStream) -> SampleBatch:
         cost = Cost(proposals=n)
-        z0 = proposals.take(n)
-        z = self._ascend(z0, cost)
+        z = self._ascend(proposals.take(n), cost)
         wz = self.w(z)
         cost.w_forward += n
-        return SampleBatch(self._generate(z, cost), z.cpu(), scores={"w": wz.cpu(), "w_start": self.w(z0).cpu()},
-                           cost=cost)
+        return SampleBatch(self._generate(z, cost), z.cpu(), scores={"w": wz.cpu()}, cost=cost)
 
 
 class LatentRSGA(LatentRS):

@@ -1,16 +1,21 @@
-"""Latent reweighting over seeds on one trained run: for each seed, train w (and its critic)
-with that seed on the same G, then draw N samples with each sampler and evaluate them.
-One JSONL record per (seed, sampler); finished ones are skipped, so re-running resumes.
+"""Post-hoc samplers over seeds on one trained run. For each seed: train w (and its critic)
+with that seed on the same G if a latent-* sampler is asked for, calibrate a copy of D with
+that seed if a density-ratio sampler (drs, mh-gan, sir, ddls, dgflow) is, then draw N samples
+with each sampler (proposals from that seed) and evaluate them. One JSONL record per (seed,
+sampler); finished ones are skipped and trained w / calibrated D reused, so re-running resumes.
 Prints mean ± t-based 95 % CI over seeds (latentrw.stats.mean_ci).
 
-    python scripts/reweight_seeds.py runs/t1/25gaussians --seeds 0,1,2 --metrics emd,prdc
-    python scripts/reweight_seeds.py runs/table/mnist-mlp-ns --metrics fid,prdc,classes
-    python scripts/reweight_seeds.py runs/table/mnist-mlp-ns --table     # print the table again
+    python scripts/sampler_seeds.py runs/t1/25gaussians --seeds 0,1,2 --metrics emd,prdc
+    python scripts/sampler_seeds.py runs/table/mnist-mlp-ns --metrics fid,prdc,classes
+    python scripts/sampler_seeds.py runs/table/mnist-mlp-ns --samplers base,truncation,drs,sir,mh-gan,dot \
+        --option mh-gan:k=640 --results runs/table/mnist-mlp-ns/rivals.jsonl
+    python scripts/sampler_seeds.py runs/table/mnist-mlp-ns --table     # print the table again
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import time
 from pathlib import Path
@@ -19,9 +24,12 @@ import torch
 
 from latentrw.data import as_exported, load_dataset
 from latentrw.metrics.evaluate import append_jsonl, evaluate_samples, record, reference
+from latentrw.metrics.features import get_extractor
 from latentrw.reweight import ReweightConfig, WTrainer, critic_gp_weight
 from latentrw.run import load_run
 from latentrw.sample import draw, make_sampler
+from latentrw.samplers import SAMPLERS as REGISTRY
+from latentrw.samplers.calibrate import D_FILE, CalibrationConfig, calibrate
 from latentrw.stats import mean_ci
 
 SAMPLERS = "base,latent-rs,latent-rs-ga,latent-sir,latent-ga"
@@ -45,6 +53,20 @@ def train_seed(run_dir: Path, run, real: torch.Tensor, seed: int, steps: int) ->
     if not seconds_file.exists():  # first completion: the training time of this seed
         seconds_file.write_text(f"{time.perf_counter() - start:.1f}\n")
     return out
+
+
+def calibrate_seed(run_dir: Path, run, real: torch.Tensor, seed: int) -> Path:
+    out = run_dir / f"calibrated-s{seed}"
+    if not (out / D_FILE).is_file():
+        start = time.perf_counter()
+        calibrate(run, real, CalibrationConfig(seed=seed, gp_weight=run.config.gp_weight or 0.0), out,
+                  get_extractor(run.config.dataset))
+        (out / "seconds.txt").write_text(f"{time.perf_counter() - start:.1f}\n")
+    return out
+
+
+def takes(name: str, param: str) -> bool:
+    return param in inspect.signature(REGISTRY.get(name)).parameters
 
 
 def main() -> None:
@@ -74,19 +96,25 @@ def main() -> None:
     done = set()
     if results.is_file():
         done = {(r["label"], r["seed"]) for r in map(json.loads, results.read_text().splitlines())}
+    names = args.samplers.split(",")
     for seed in map(int, args.seeds.split(",")):
-        w_dir = train_seed(run_dir, run, real, seed, args.steps)
-        for name in args.samplers.split(","):
+        w_dir = train_seed(run_dir, run, real, seed, args.steps) if any(takes(n, "w") for n in names) else None
+        cal_dir = calibrate_seed(run_dir, run, real, seed) if any(takes(n, "disc") for n in names) else None
+        for name in names:
             label = args.label or name
             if (label, seed) in done:
                 continue
-            sampler = make_sampler(name, run, run_dir, w_dir, **options.get(name, {}))
+            sampler = make_sampler(name, run, run_dir, w_dir, calibrated_dir=cal_dir, **options.get(name, {}))
             batch = draw(sampler, run, args.n, seed)
             values = evaluate_samples(as_exported(batch.x), run.config.dataset, metrics, seed, ref=ref)
             cost = batch.cost.per_sample(args.n) | {"seconds": batch.cost.seconds}
             rec = record(run.config.dataset, str(run_dir.resolve()), name, seed, args.n, values, ref, label=label,
-                         sampler_options=sampler.params(), w_dir=str(w_dir), cost=cost,
-                         w_seconds=float((w_dir / "seconds.txt").read_text()))
+                         sampler_options=sampler.params(), cost=cost,
+                         **({"w_dir": str(w_dir), "w_seconds": float((w_dir / "seconds.txt").read_text())}
+                            if takes(name, "w") else {}),
+                         **({"calibrated_dir": str(cal_dir),
+                             "calibration_seconds": float((cal_dir / "seconds.txt").read_text())}
+                            if takes(name, "disc") else {}))
             append_jsonl(results, rec)
             print(f"seed {seed} {label:<16}" + " ".join(f"{k}={v:.4f}" for k, v in values.items()
                                                         if isinstance(v, float)), flush=True)
