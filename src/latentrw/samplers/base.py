@@ -24,6 +24,9 @@ from latentrw.priors import Prior
 from latentrw.registry import Registry
 
 BLOCK = 1000
+# Pilot batches (fit) read the stream of this seed, which no sampling seed (small integers) reads:
+# the proposals a sampler is calibrated on are not the ones it then filters.
+PILOT_SEED = 2**31 - 1
 
 
 @dataclass

@@ -1,14 +1,19 @@
-"""The calibrated discriminator shared by DRS, MH-GAN and SIR.
+"""The calibrated discriminator shared by DRS, MH-GAN and SIR (and DDLS, DGflow).
 
 A GAN's discriminator at the end of training is not the Bayes-optimal classifier of real vs
 G samples, so its logit is a poor estimate of log p_data/p_G. Following Azadi et al. (2019,
 §3.2) and Issenhuth et al. (2022, §4.3), a copy of the run's D is fine-tuned with binary
-cross-entropy on real vs generated samples (keeping the run's gradient penalty, if it had one),
-equal numbers of each so that its logit d(x) estimates log p_data(x)/p_G(x). Checkpoints are
-scored every ``eval_every`` steps on a held-out split of the training data, never trained on:
-the EMD (in the evaluation features) between the held-out real points and G's samples
-importance-weighted by e^d -- the checkpoint with the lowest is kept. Optionally (Turner et al.
-2019, §4) a Platt scaling a·d + b is then fitted on the held-out split.
+cross-entropy on real vs generated samples, equal numbers of each so that its logit d(x)
+estimates log p_data(x)/p_G(x). The run's gradient penalty is kept if it had one (paper §4.3); it
+biases the logit toward unit slope, which the Platt scaling below partly undoes -- a trade-off
+the paper makes for stability.
+
+The last ``heldout`` points of the training split are held out from the fine-tuning (the GAN
+itself saw them) and split in two halves. Every ``eval_every`` steps the checkpoint gets a Platt
+scaling a·d + b (Turner et al. 2019, §4; skipped with ``platt=False``) fitted on the first half
+against fresh G samples, and a score on the second: the EMD, in the evaluation features, between
+those real points and G's samples importance-weighted by e^{a·d+b}. The checkpoint with the lowest
+score is kept with its own a and b.
 
 Written to ``RUN/calibrated/``: ``D.safetensors`` (the kept D, Platt a and b in its header)
 and ``calibration.json`` (config and the log of every scored checkpoint).
@@ -57,8 +62,8 @@ class CalibrationConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     gp_weight: float = 0.0  # the CLI passes the run's own penalty (paper §4.3: keep GP during fine-tuning)
     eval_every: int = 250
-    heldout: int = 5000  # the last points of the training split, held out
-    eval_n: int = 2000  # real and generated points per EMD score
+    heldout: int = 5000  # the last points of the training split, held out from fine-tuning
+    eval_n: int = 2000  # real and generated points for each Platt fit and each EMD score
     platt: bool = True
     seed: int = 0
 
@@ -97,12 +102,21 @@ def calibrate(run, real: torch.Tensor, config: CalibrationConfig, out_dir: Path 
         raise ValueError(f"calibration needs more than heldout + batch_size = {cfg.heldout + cfg.batch_size} "
                          f"real points, got {len(real)}")
     dev = real.device
-    train_real, held = real[:-cfg.heldout], real[-cfg.heldout:][:cfg.eval_n]
+    train_real, held = real[:-cfg.heldout], real[-cfg.heldout:]
+    half = min(cfg.eval_n, len(held) // 2)
+    platt_real, score_real = held[:half], held[half:2 * half]
     g = torch.Generator(dev).manual_seed(cfg.seed)
     feats = extractor or (lambda x: (x.double().cpu(), None))
+
+    def fakes(n: int) -> torch.Tensor:
+        return torch.cat([run.G(run.prior.sample(500, g)) for _ in range(-(-n // 500))])[:n]
+
+    def logits(x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([D(x[i:i + 500]).reshape(-1) for i in range(0, len(x), 500)]).cpu()
+
     with torch.no_grad():
-        eval_fake = torch.cat([run.G(run.prior.sample(500, g)) for _ in range(-(-cfg.eval_n // 500))])[:cfg.eval_n]
-        held_f, fake_f = feats(held)[0], feats(eval_fake)[0]
+        score_fake, platt_fake = fakes(half), fakes(half)
+        real_f, fake_f = feats(score_real)[0], feats(score_fake)[0]
     D = copy.deepcopy(run.D).train()
     opt = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=cfg.betas)
     log, best = [], None
@@ -111,12 +125,12 @@ def calibrate(run, real: torch.Tensor, config: CalibrationConfig, out_dir: Path 
         nonlocal best
         D.eval()
         with torch.no_grad():
-            d = torch.cat([D(eval_fake[i:i + 500]).reshape(-1) for i in range(0, len(eval_fake), 500)]).cpu()
+            a, b = _platt(logits(platt_real), logits(platt_fake)) if cfg.platt else (1.0, 0.0)
+            emd = _weighted_emd(a * logits(score_fake) + b, fake_f, real_f)
         D.train()
-        emd = _weighted_emd(d, fake_f, held_f)
-        log.append({"step": step, "bce": bce, "heldout_emd": emd})
+        log.append({"step": step, "bce": bce, "heldout_emd": emd, "platt": [a, b]})
         if best is None or emd < best[0]:
-            best = (emd, step, copy.deepcopy(D.state_dict()))
+            best = (emd, step, copy.deepcopy(D.state_dict()), a, b)
 
     score(0, float("nan"))
     for step in tqdm(range(1, cfg.steps + 1), desc="calibrate D", disable=not progress, dynamic_ncols=True):
@@ -135,19 +149,15 @@ def calibrate(run, real: torch.Tensor, config: CalibrationConfig, out_dir: Path 
             raise FloatingPointError(f"calibration diverged at step {step} (loss {float(loss)}); lower --lr")
         if step % cfg.eval_every == 0 or step == cfg.steps:
             score(step, loss.item())
-    D.load_state_dict(best[2])
+    _, chosen, state, a, b = best
+    D.load_state_dict(state)
     D.eval()
-    a, b = 1.0, 0.0
-    if cfg.platt:
-        with torch.no_grad():
-            fresh = run.G(run.prior.sample(len(held), g))
-            a, b = _platt(D(held).reshape(-1).cpu(), D(fresh).reshape(-1).cpu())
-    info = {"config": asdict(cfg), "chosen_step": best[1], "heldout_emd": best[0], "platt": [a, b], "log": log}
+    info = {"config": asdict(cfg), "chosen_step": chosen, "heldout_emd": best[0], "platt": [a, b], "log": log}
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         _, d_header = load_tensors(run.path / "D.safetensors")
-        save_module(out / D_FILE, D, {**d_header, "platt": [a, b], "chosen_step": best[1]})
+        save_module(out / D_FILE, D, {**d_header, "platt": [a, b], "chosen_step": chosen})
         atomic_write_json(out / LOG_FILE, info)
     return CalibratedLogit(D, a, b), info
 

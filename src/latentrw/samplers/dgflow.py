@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import torch
 
-from latentrw.samplers.base import SAMPLERS, Cost, ProposalStream, SampleBatch, Sampler, value_and_grad
+from latentrw.priors import UniformPrior
+from latentrw.samplers.base import SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler, value_and_grad
 
 DIVERGENCES = ("kl", "js")
 
@@ -35,6 +36,11 @@ class DGflow(Sampler):
         if divergence not in DIVERGENCES:
             raise ValueError(f"divergence must be one of {DIVERGENCES}, not {divergence!r}")
         self.disc, self.eta, self.gamma, self.steps, self.divergence = disc, eta, gamma, steps, divergence
+
+    def fit(self, models: Models, data=None) -> "DGflow":
+        if isinstance(models.prior, UniformPrior):
+            raise ValueError(f"{self.name}: the flow's diffusion leaves the uniform prior's cube; use a Gaussian prior")
+        return super().fit(models)
 
     def _step(self, z: torch.Tensor, xi: torch.Tensor, cost: Cost) -> torch.Tensor:
         d, grad = value_and_grad(lambda zz: self.disc(self.models_.G(zz)).reshape(-1), z)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from latentrw.samplers.base import SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler, value_and_grad
+from latentrw.samplers.base import PILOT_SEED, SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler, value_and_grad
 from latentrw.samplers.latent import project, projectable
 
 DELTA = 1e-3  # δ of Tanaka's Algorithm 2
@@ -31,7 +31,7 @@ class DOT(Sampler):
     name = "dot"
 
     def __init__(self, lr: float = 0.01, steps: int = 20, project: bool = True, pilot: int = 1000,
-                 pilot_seed: int = 0, batch_size: int = 1000):
+                 pilot_seed: int = PILOT_SEED, batch_size: int = 1000):
         super().__init__(batch_size)
         if lr <= 0 or steps < 0 or pilot < 2:
             raise ValueError("lr must be > 0, steps >= 0 and pilot >= 2")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from latentrw.samplers.base import SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler
+from latentrw.samplers.base import PILOT_SEED, SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler
 
 EPS = 1e-6  # ε of Azadi et al. (numerical stability)
 
@@ -35,7 +35,7 @@ class DRS(Sampler):
     name = "drs"
 
     def __init__(self, disc: torch.nn.Module, gamma: float | None = None, percentile: float = 95.0,
-                 pilot: int = 10_000, pilot_seed: int = 0, batch_size: int = 1000):  # pilot 10k: ours
+                 pilot: int = 10_000, pilot_seed: int = PILOT_SEED, batch_size: int = 1000):  # pilot 10k: ours
         super().__init__(batch_size)
         if not 0 <= percentile <= 100:
             raise ValueError("percentile must be in [0, 100]")
@@ -65,7 +65,8 @@ class DRS(Sampler):
             x = self._generate(z, cost)
             d = self._discriminate(self.disc, x, cost)
             p = torch.sigmoid(drs_f(d, self.d_max_) - self.gamma_)
-            keep = torch.rand(len(z), generator=proposals.aux_generator(b), dtype=torch.float64) < p
+            gen = proposals.aux_generator(b)
+            keep = torch.rand(len(z), generator=gen, dtype=torch.float64, device=gen.device).cpu() < p
             need, kept = n - have, int(keep.sum())
             cost.proposals += int(torch.nonzero(keep)[need - 1]) + 1 if kept >= need else len(z)
             xs.append(x[keep])

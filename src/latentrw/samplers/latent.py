@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 
 from latentrw.priors import GaussianPrior, Prior, UniformPrior
-from latentrw.samplers.base import BLOCK, SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler
+from latentrw.samplers.base import BLOCK, PILOT_SEED, SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler
 
 GA_MODES = ("log", "plain")
 
@@ -104,7 +104,7 @@ class LatentRS(Sampler):
     name = "latent-rs"
 
     def __init__(self, w: torch.nn.Module, m: float | None = None, acceptance: float | None = None,
-                 batch_size: int = 1000, pilot: int = 10_000, pilot_seed: int = 0):
+                 batch_size: int = 1000, pilot: int = 10_000, pilot_seed: int = PILOT_SEED):
         super().__init__(batch_size)
         if m is None:  # the cap w was trained under (3, the paper's, for a w of unknown origin)
             m = getattr(w, "config", {}).get("m", 3.0)
@@ -211,7 +211,7 @@ class LatentRSGA(LatentRS):
 
     def __init__(self, w: torch.nn.Module, m: float | None = None, acceptance: float | None = None, steps: int = 10,
                  step_size: float | None = None, mode: str = "log", project: bool = True, batch_size: int = 1000,
-                 pilot: int = 10_000, pilot_seed: int = 0):
+                 pilot: int = 10_000, pilot_seed: int = PILOT_SEED):
         super().__init__(w, m, acceptance, batch_size, pilot, pilot_seed)
         self.ga = LatentGA(w, steps, step_size, mode, project, batch_size)
 

@@ -7,8 +7,8 @@ d(x) ≈ log p_data/p_G the acceptance of x' from state x is
 
 Each chain starts from a real sample (so it needs no burn-in) and runs K proposals; its last
 state is the output. A chain that accepted nothing would return the real image: Turner et
-al. restart it from a generated sample, and so do we -- a second run of K proposals started
-from a G sample -- so no real image is ever returned.
+al. restart it from a generated sample, and so do we -- a G sample as the start state, then
+K − 1 more proposals -- so no real image is ever returned.
 
 Chain i's proposals depend only on i and the seed (chains come in groups of ``BLOCK``; step k
 of group g reads block 2gK + k of the stream, its restart block (2g+1)K + k).
@@ -51,7 +51,8 @@ class MHGAN(Sampler):
             zp = proposals.block_at(first_block + step)[idx]
             xp = self._generate(zp, cost)
             dp = self._discriminate(self.disc, xp, cost)
-            u = torch.rand(BLOCK, generator=proposals.aux_generator(first_block + step), dtype=torch.float64)[idx]
+            gen = proposals.aux_generator(first_block + step)
+            u = torch.rand(BLOCK, generator=gen, dtype=torch.float64, device=gen.device).cpu()[idx]
             take = torch.log(u) < (dp - d).double()
             cost.proposals += len(idx)
             x = torch.where(take.view(-1, *[1] * (x.dim() - 1)), xp, x)
@@ -65,8 +66,9 @@ class MHGAN(Sampler):
         z_dim = self.models_.prior.z_dim
         for g in range(-(-n // BLOCK)):
             rows = torch.arange(min(BLOCK, n - g * BLOCK))
-            pick = torch.randint(len(self.real_), (BLOCK,), generator=proposals.aux_generator(-1 - g))[rows]
-            x0 = self.real_[pick].cpu()
+            gen = proposals.aux_generator(-1 - g)
+            pick = torch.randint(len(self.real_), (BLOCK,), generator=gen, device=gen.device).cpu()[rows]
+            x0 = self.real_[pick.to(self.real_.device)].cpu()
             d0 = self._discriminate(self.disc, x0, cost)
             first = 2 * g * self.k
             x, d, z, ok = self._chain(proposals, rows, x0, d0, torch.zeros(len(rows), z_dim), first, 0, cost)

@@ -39,7 +39,8 @@ class SIR(Sampler):
             z = proposals.take(BLOCK * self.k)[:rows * self.k]
             x = self._generate(z, cost)
             d = self._discriminate(self.disc, x, cost).view(rows, self.k)
-            u = torch.rand(BLOCK, generator=proposals.aux_generator(b))[:rows]
+            gen = proposals.aux_generator(b)
+            u = torch.rand(BLOCK, generator=gen, device=gen.device).cpu()[:rows]
             cdf = torch.softmax(d.double(), dim=1).cumsum(1)
             pick = torch.searchsorted(cdf, u.double().unsqueeze(1)).squeeze(1).clamp(max=self.k - 1)
             idx = torch.arange(rows) * self.k + pick
