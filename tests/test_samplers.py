@@ -72,10 +72,12 @@ def make(name, w, **kw):
 
 
 @pytest.mark.parametrize("name", SAMPLERS.names())
-@pytest.mark.parametrize("n", [1, 999, 1001, 2500])
+@pytest.mark.parametrize("n", [0, 1, 999, 1001, 2500])
 def test_returns_exactly_n_with_a_cost_record(run, w, name, n):
     batch = make(name, w).fit(run).sample(n, generator=g(0))
     assert batch.x.shape == (n, 2) and batch.z.shape == (n, 2)
+    if n == 0:
+        return
     assert batch.cost.proposals >= n and batch.cost.g_forward >= n and batch.cost.seconds > 0
     per = batch.cost.per_sample(n)
     assert per["proposals"] >= 1 and per["ms"] > 0

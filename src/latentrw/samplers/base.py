@@ -153,8 +153,15 @@ class Sampler:
     def _generate(self, z: torch.Tensor, cost: Cost) -> torch.Tensor:
         """G on ``z`` in compute batches, counted in ``cost``; returns CPU tensors."""
         cost.g_forward += len(z)
-        return torch.cat([self.models_.G(z[i:i + self.batch_size]).cpu() for i in range(0, len(z), self.batch_size)]) \
-            if len(z) else torch.empty(0)
+        if len(z) == 0:  # G on no rows gives the right empty shape (0, *sample_shape)
+            return self.models_.G(z[:0]).cpu()
+        return torch.cat([self.models_.G(z[i:i + self.batch_size]).cpu() for i in range(0, len(z), self.batch_size)])
+
+    def _empty(self, cost: "Cost") -> "SampleBatch":
+        """The batch of n = 0 samples."""
+        prior = self.models_.prior
+        z = torch.empty(0, prior.z_dim, device=prior.device)
+        return SampleBatch(self._generate(z, cost), z.cpu(), cost=cost)
 
 
     def _discriminate(self, disc: torch.nn.Module, x: torch.Tensor, cost: Cost) -> torch.Tensor:

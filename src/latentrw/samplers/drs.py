@@ -60,7 +60,7 @@ class DRS(Sampler):
         cost = Cost()
         xs, zs, ds, have = [], [], [], 0
         if n == 0:
-            return SampleBatch(torch.empty(0), torch.empty(0, self.models_.prior.z_dim), cost=cost)
+            return self._empty(cost)
         for b, z in enumerate(proposals.blocks()):
             x = self._generate(z, cost)
             d = self._discriminate(self.disc, x, cost)

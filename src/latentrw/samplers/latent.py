@@ -246,7 +246,7 @@ class LatentSIR(Sampler):
     def _sample(self, n: int, proposals: ProposalStream) -> SampleBatch:
         cost = Cost(proposals=n * self.k)
         if n == 0:
-            return SampleBatch(torch.empty(0), torch.empty(0, self.models_.prior.z_dim), cost=cost)
+            return self._empty(cost)
         pool = proposals.take(n * self.k)
         wz = torch.cat([self.w(pool[i:i + BLOCK]) for i in range(0, len(pool), BLOCK)]).view(n, self.k)
         cost.w_forward += len(pool)

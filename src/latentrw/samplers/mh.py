@@ -84,7 +84,7 @@ class MHGAN(Sampler):
             zs.append(z)
             ds.append(d)
         if not xs:
-            return SampleBatch(torch.empty(0), torch.empty(0, z_dim), cost=cost)
+            return self._empty(cost)
         return SampleBatch(torch.cat(xs), torch.cat(zs), scores={"logit": torch.cat(ds)}, cost=cost)
 
 

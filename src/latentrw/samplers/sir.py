@@ -48,7 +48,7 @@ class SIR(Sampler):
             zs.append(z.cpu()[idx])
             ds.append(d.reshape(-1)[idx])
         if not xs:
-            return SampleBatch(torch.empty(0), torch.empty(0, self.models_.prior.z_dim), cost=cost)
+            return self._empty(cost)
         return SampleBatch(torch.cat(xs), torch.cat(zs), scores={"logit": torch.cat(ds)}, cost=cost)
 
 
