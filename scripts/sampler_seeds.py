@@ -29,7 +29,7 @@ from latentrw.reweight import ReweightConfig, WTrainer, critic_gp_weight
 from latentrw.run import load_run
 from latentrw.sample import draw, make_sampler
 from latentrw.samplers import SAMPLERS as REGISTRY
-from latentrw.samplers.calibrate import D_FILE, CalibrationConfig, calibrate
+from latentrw.samplers.calibrate import D_FILE, CalibrationConfig, calibrate, run_gp_weight
 from latentrw.stats import mean_ci
 
 SAMPLERS = "base,latent-rs,latent-rs-ga,latent-sir,latent-ga"
@@ -59,7 +59,7 @@ def calibrate_seed(run_dir: Path, run, real: torch.Tensor, seed: int) -> Path:
     out = run_dir / f"calibrated-s{seed}"
     if not (out / D_FILE).is_file():
         start = time.perf_counter()
-        calibrate(run, real, CalibrationConfig(seed=seed, gp_weight=run.config.gp_weight or 0.0), out,
+        calibrate(run, real, CalibrationConfig(seed=seed, gp_weight=run_gp_weight(run.config)), out,
                   get_extractor(run.config.dataset))
         (out / "seconds.txt").write_text(f"{time.perf_counter() - start:.1f}\n")
     return out

@@ -181,3 +181,9 @@ def test_in_between_threshold_allows_at_most_the_quantile():
     thr = in_between_threshold(logits, 0.01)
     assert in_between_rate(logits, thr) <= 0.01
     assert in_between_rate(logits, thr + 1e-9) > 0.01 - 1e-9  # and it is the largest such threshold
+
+
+def test_emd_with_weights_on_the_first_cloud():
+    a, b = np.array([[0.0, 0.0], [10.0, 0.0]]), np.array([[0.0, 1.0]])
+    assert emd(a, b, weights_a=[3.0, 0.0]) == pytest.approx(1.0)  # all mass on the first point
+    assert emd(a, b, weights_a=[1.0, 1.0]) == pytest.approx(emd(a, b))  # equal weights: the uniform EMD

@@ -205,14 +205,14 @@ def calibrate(run_dir: Path, steps: int, batch_size: int, lr: float, gp_weight: 
     from latentrw.data import load_dataset
     from latentrw.metrics.features import get_extractor
     from latentrw.run import load_run
-    from latentrw.samplers.calibrate import DIR, CalibrationConfig, calibrate as run_calibration
+    from latentrw.samplers.calibrate import DIR, CalibrationConfig, calibrate as run_calibration, run_gp_weight
     from latentrw.train import resolve_device
 
     dev = resolve_device(device)
     run = load_run(run_dir, dev)
     cfg = CalibrationConfig(steps=steps, batch_size=batch_size, lr=lr, eval_every=eval_every, heldout=heldout,
                             platt=not no_platt, seed=seed,
-                            gp_weight=run.config.gp_weight or 0.0 if gp_weight is None else gp_weight)
+                            gp_weight=run_gp_weight(run.config) if gp_weight is None else gp_weight)
     real = load_dataset(run.config.dataset).model_input("train", dev)
     out = out or run_dir / DIR
     _, info = run_calibration(run, real, cfg, out, get_extractor(run.config.dataset), progress=not quiet)
@@ -226,10 +226,9 @@ def list_samplers() -> None:
     for name in SAMPLERS.names():
         cls = SAMPLERS.get(name)
         doc = (inspect.getdoc(cls) or "").split("\n")[0]
-        params = [f"{k}={p.default!r}" for k, p in inspect.signature(cls).parameters.items()
-                  if k not in ("w", "disc", "batch_size")]
-        needs = [what for what, flag in (("w", "w" in inspect.signature(cls).parameters),
-                                          ("calibrated D", "disc" in inspect.signature(cls).parameters)) if flag]
+        signature = inspect.signature(cls).parameters
+        params = [f"{k}={p.default!r}" for k, p in signature.items() if k not in ("w", "disc", "batch_size")]
+        needs = [what for key, what in (("w", "w"), ("disc", "calibrated D")) if key in signature]
         click.echo(f"{name:<13} {doc}")
         click.echo(f"{'':<13} options: {', '.join(params) or '-'}" + (f"; needs {', '.join(needs)}" if needs else ""))
 

@@ -57,8 +57,8 @@ def make_sampler(name: str, run: Run, run_dir: Path | str, w_dir: Path | str | N
 
         kwargs["w"] = load_w(Path(w_dir) if w_dir is not None else Path(run_dir) / "reweight", run.prior.device)
     if "disc" in params:
-        kwargs["disc"] = load_calibrated(Path(calibrated_dir) if calibrated_dir is not None else Path(run_dir) / CALIBRATED_DIR,
-                                         run.prior.device)
+        directory = Path(calibrated_dir) if calibrated_dir is not None else Path(run_dir) / CALIBRATED_DIR
+        kwargs["disc"] = load_calibrated(directory, run.prior.device)
     sampler = cls(batch_size=batch_size, **kwargs)
     if cls.needs_data:
         return sampler.fit(run, load_dataset(run.config.dataset).model_input("train", run.prior.device))

@@ -23,11 +23,13 @@ def _np64(x) -> np.ndarray:
     return x.detach().cpu().double().numpy() if torch.is_tensor(x) else np.asarray(x, dtype=np.float64)
 
 
-def emd(a, b, max_iter: int = 10_000_000) -> float:
-    """Exact EMD with Euclidean cost and uniform weights (mean transport cost per unit mass)."""
+def emd(a, b, max_iter: int = 10_000_000, weights_a=None) -> float:
+    """Exact EMD with Euclidean cost (mean transport cost per unit mass); uniform weights, or
+    ``weights_a`` (non-negative, normalised here) on the points of ``a``."""
     a, b = _np64(a), _np64(b)
     cost = pairwise_distances(torch.from_numpy(a), torch.from_numpy(b)).numpy()
-    wa, wb = np.full(len(a), 1.0 / len(a)), np.full(len(b), 1.0 / len(b))
+    wa = np.full(len(a), 1.0 / len(a)) if weights_a is None else _np64(weights_a) / _np64(weights_a).sum()
+    wb = np.full(len(b), 1.0 / len(b))
     value, log = ot.emd2(wa, wb, cost, numItermax=max_iter, log=True)
     if log["result_code"] != 1:
         raise RuntimeError(f"EMD solver did not reach the optimum ({log['warning']}); raise max_iter")

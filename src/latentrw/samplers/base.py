@@ -20,7 +20,7 @@ from typing import Callable, Iterator, Protocol
 
 import torch
 
-from latentrw.priors import Prior
+from latentrw.priors import Prior, UniformPrior
 from latentrw.registry import Registry
 
 BLOCK = 1000
@@ -41,6 +41,13 @@ class Cost:
     w_forward: int = 0
     w_backward: int = 0
     seconds: float = 0.0
+
+    def count_through_g_and_d(self, n: int) -> None:
+        """``n`` latents went through D(G(z)) forward and back (one gradient step on z)."""
+        self.g_forward += n
+        self.g_backward += n
+        self.d_forward += n
+        self.d_backward += n
 
     def per_sample(self, n: int) -> dict[str, float]:
         """Every count divided by the number of accepted samples ``n``; seconds become ms."""
@@ -163,34 +170,12 @@ class Sampler:
         z = torch.empty(0, prior.z_dim, device=prior.device)
         return SampleBatch(self._generate(z, cost), z.cpu(), cost=cost)
 
-
     def _discriminate(self, disc: torch.nn.Module, x: torch.Tensor, cost: Cost) -> torch.Tensor:
         """``disc`` on ``x`` (CPU) in compute batches, counted in ``cost``; returns CPU scores."""
         cost.d_forward += len(x)
         dev = self.models_.prior.device
         return torch.cat([disc(x[i:i + self.batch_size].to(dev)).reshape(-1).cpu()
                           for i in range(0, len(x), self.batch_size)]) if len(x) else torch.empty(0)
-
-
-    def _diffuse(self, n: int, proposals: ProposalStream, steps: int,
-                 update: Callable[[torch.Tensor, torch.Tensor, Cost], torch.Tensor], cost: Cost) -> torch.Tensor:
-        """``n`` latents of the stream, each moved by ``steps`` noisy updates z ← update(z, ξ, cost)
-        with ξ ~ N(0, I). Latents move in their blocks of ``BLOCK`` (computed in compute batches)
-        and a block's ξ comes from its own generator, step by step: the result does not depend on
-        the compute batch size."""
-        out, have = [], 0
-        for b, z in enumerate(proposals.blocks()):
-            if have >= n:
-                break
-            z = z[:n - have]
-            noise = proposals.aux_generator(b)
-            for _ in range(steps):
-                xi = torch.randn(BLOCK, z.shape[1], generator=noise, device=z.device)[:len(z)]
-                z = torch.cat([update(z[i:i + self.batch_size], xi[i:i + self.batch_size], cost)
-                               for i in range(0, len(z), self.batch_size)])
-            out.append(z)
-            have += len(z)
-        return torch.cat(out) if out else torch.empty(0, self.models_.prior.z_dim)
 
 
 def value_and_grad(fn: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -202,6 +187,46 @@ def value_and_grad(fn: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor) 
             return value.detach(), torch.zeros_like(z)
         (grad,) = torch.autograd.grad(value.sum(), zg)
     return value.detach(), grad
+
+
+class LatentDynamics(Sampler):
+    """Base of the samplers that move each latent by ``steps`` noisy gradient updates (DDLS,
+    DGflow): subclasses implement :meth:`_step`. Their diffusion needs a prior with a smooth
+    density on the whole space, so the uniform prior is refused."""
+
+    steps: int
+
+    def fit(self, models: Models, data=None) -> "LatentDynamics":
+        if isinstance(models.prior, UniformPrior):
+            raise ValueError(f"{self.name}: its diffusion leaves the uniform prior's cube; use a Gaussian prior")
+        return super().fit(models)
+
+    def _step(self, z: torch.Tensor, xi: torch.Tensor, cost: Cost) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _sample(self, n: int, proposals: ProposalStream) -> SampleBatch:
+        cost = Cost(proposals=n)
+        z = self._diffuse(n, proposals, cost)
+        return SampleBatch(self._generate(z, cost), z.cpu(), cost=cost)
+
+    def _diffuse(self, n: int, proposals: ProposalStream, cost: Cost) -> torch.Tensor:
+        """``n`` latents of the stream, each moved by ``steps`` noisy updates z ← _step(z, ξ, cost)
+        with ξ ~ N(0, I). Latents move in their blocks of ``BLOCK`` (computed in compute batches)
+        and a block's ξ comes from its own generator, step by step: the result does not depend on
+        the compute batch size."""
+        out, have = [], 0
+        for b, z in enumerate(proposals.blocks()):
+            if have >= n:
+                break
+            z = z[:n - have]
+            noise = proposals.aux_generator(b)
+            for _ in range(self.steps):
+                xi = torch.randn(BLOCK, z.shape[1], generator=noise, device=z.device)[:len(z)]
+                z = torch.cat([self._step(z[i:i + self.batch_size], xi[i:i + self.batch_size], cost)
+                               for i in range(0, len(z), self.batch_size)])
+            out.append(z)
+            have += len(z)
+        return torch.cat(out) if out else torch.empty(0, self.models_.prior.z_dim)
 
 
 SAMPLERS: Registry[type[Sampler]] = Registry("sampler")

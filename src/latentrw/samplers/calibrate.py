@@ -25,8 +25,6 @@ import copy
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-import ot
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -35,6 +33,7 @@ from tqdm.auto import tqdm
 from latentrw.checkpoint import load_tensors, save_module
 from latentrw.errors import CheckpointError
 from latentrw.fileio import atomic_write_json
+from latentrw.metrics.emd import emd as metric_emd
 from latentrw.objectives import gradient_penalty
 from latentrw.run import load_model_file
 
@@ -60,7 +59,7 @@ class CalibrationConfig:
     batch_size: int = 256
     lr: float = 1e-4
     betas: tuple[float, float] = (0.5, 0.999)
-    gp_weight: float = 0.0  # the CLI passes the run's own penalty (paper §4.3: keep GP during fine-tuning)
+    gp_weight: float = 0.0  # the CLI and scripts pass run_gp_weight(run.config) (paper §4.3: keep the run's GP)
     eval_every: int = 250
     heldout: int = 5000  # the last points of the training split, held out from fine-tuning
     eval_n: int = 2000  # real and generated points for each Platt fit and each EMD score
@@ -68,11 +67,9 @@ class CalibrationConfig:
     seed: int = 0
 
 
-def _weighted_emd(d: torch.Tensor, fake_features: torch.Tensor, real_features: torch.Tensor) -> float:
-    """EMD between G's samples weighted ∝ e^d and the real points (uniform), Euclidean cost."""
-    weights = torch.softmax(d.double(), 0).numpy()
-    cost = ot.dist(fake_features.numpy(), real_features.numpy(), metric="euclidean")
-    return float(ot.emd2(weights, np.full(len(real_features), 1 / len(real_features)), cost, numItermax=10**7))
+def run_gp_weight(train_config) -> float:
+    """The fine-tuning penalty for a run: the one its D was trained with, 0 if none (paper §4.3)."""
+    return float(getattr(train_config, "gp_weight", None) or 0.0)
 
 
 def _platt(d_real: torch.Tensor, d_fake: torch.Tensor) -> tuple[float, float]:
@@ -126,7 +123,8 @@ def calibrate(run, real: torch.Tensor, config: CalibrationConfig, out_dir: Path 
         D.eval()
         with torch.no_grad():
             a, b = _platt(logits(platt_real), logits(platt_fake)) if cfg.platt else (1.0, 0.0)
-            emd = _weighted_emd(a * logits(score_fake) + b, fake_f, real_f)
+            # G's samples importance-weighted by e^{a·d+b} against the held-out real points
+            emd = metric_emd(fake_f, real_f, weights_a=torch.softmax(a * logits(score_fake).double() + b, 0))
         D.train()
         log.append({"step": step, "bce": bce, "heldout_emd": emd, "platt": [a, b]})
         if best is None or emd < best[0]:

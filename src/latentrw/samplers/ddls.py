@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import torch
 
-from latentrw.priors import UniformPrior
-from latentrw.samplers.base import SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler, value_and_grad
+from latentrw.samplers.base import SAMPLERS, Cost, LatentDynamics, value_and_grad
 
 
-class DDLS(Sampler):
+class DDLS(LatentDynamics):
     """DDLS (Che et al. 2020): Langevin dynamics on the latent energy −log p(z) − d(G(z)).
 
     ``disc``: the logit d(x) ≈ log p_data/p_G. Defaults after Che et al.: step ε = 0.01,
@@ -30,24 +29,13 @@ class DDLS(Sampler):
             raise ValueError("step_size must be > 0, noise >= 0 and steps >= 0")
         self.disc, self.step_size, self.noise, self.steps = disc, step_size, noise, steps
 
-    def fit(self, models: Models, data=None) -> "DDLS":
-        if isinstance(models.prior, UniformPrior):
-            raise ValueError(f"{self.name}: Langevin dynamics needs a prior with a smooth density, not uniform")
-        return super().fit(models)
-
     def _energy(self, z: torch.Tensor) -> torch.Tensor:
         return -self.models_.prior.log_prob(z) - self.disc(self.models_.G(z)).reshape(-1)
 
     def _step(self, z: torch.Tensor, xi: torch.Tensor, cost: Cost) -> torch.Tensor:
         _, grad = value_and_grad(self._energy, z)
-        for k in ("g_forward", "g_backward", "d_forward", "d_backward"):
-            setattr(cost, k, getattr(cost, k) + len(z))
+        cost.count_through_g_and_d(len(z))
         return z - 0.5 * self.step_size * grad + self.noise * self.step_size ** 0.5 * xi
-
-    def _sample(self, n: int, proposals: ProposalStream) -> SampleBatch:
-        cost = Cost(proposals=n)
-        z = self._diffuse(n, proposals, self.steps, self._step, cost)
-        return SampleBatch(self._generate(z, cost), z.cpu(), cost=cost)
 
 
 SAMPLERS.add("ddls", DDLS)

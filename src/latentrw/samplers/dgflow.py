@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import torch
 
-from latentrw.priors import UniformPrior
-from latentrw.samplers.base import SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler, value_and_grad
+from latentrw.samplers.base import SAMPLERS, Cost, LatentDynamics, value_and_grad
 
 DIVERGENCES = ("kl", "js")
 
 
-class DGflow(Sampler):
+class DGflow(LatentDynamics):
     """DGflow (Ansari et al. 2021): Euler–Maruyama steps of the f-divergence flow on the latents.
 
     ``disc``: the logit d(x) ≈ log p_data/p_G. Defaults after Ansari et al.: η = 0.1,
@@ -37,22 +36,11 @@ class DGflow(Sampler):
             raise ValueError(f"divergence must be one of {DIVERGENCES}, not {divergence!r}")
         self.disc, self.eta, self.gamma, self.steps, self.divergence = disc, eta, gamma, steps, divergence
 
-    def fit(self, models: Models, data=None) -> "DGflow":
-        if isinstance(models.prior, UniformPrior):
-            raise ValueError(f"{self.name}: the flow's diffusion leaves the uniform prior's cube; use a Gaussian prior")
-        return super().fit(models)
-
     def _step(self, z: torch.Tensor, xi: torch.Tensor, cost: Cost) -> torch.Tensor:
         d, grad = value_and_grad(lambda zz: self.disc(self.models_.G(zz)).reshape(-1), z)
-        for k in ("g_forward", "g_backward", "d_forward", "d_backward"):
-            setattr(cost, k, getattr(cost, k) + len(z))
+        cost.count_through_g_and_d(len(z))
         drift = grad if self.divergence == "kl" else torch.sigmoid(d).unsqueeze(1) * grad
         return z + self.eta * drift + (2 * self.eta * self.gamma) ** 0.5 * xi
-
-    def _sample(self, n: int, proposals: ProposalStream) -> SampleBatch:
-        cost = Cost(proposals=n)
-        z = self._diffuse(n, proposals, self.steps, self._step, cost)
-        return SampleBatch(self._generate(z, cost), z.cpu(), cost=cost)
 
 
 SAMPLERS.add("dgflow", DGflow)

@@ -58,8 +58,7 @@ class DOT(Sampler):
         b1, b2, eps = 0.0, 0.9, 1e-8
         for t in range(1, self.steps + 1):
             _, grad = value_and_grad(lambda zz: (zz - zy + DELTA).norm(dim=1) - D(G(zz)).reshape(-1) / self.k_eff_, z)
-            for k in ("g_forward", "g_backward", "d_forward", "d_backward"):
-                setattr(cost, k, getattr(cost, k) + len(z))
+            cost.count_through_g_and_d(len(z))
             m = b1 * m + (1 - b1) * grad
             v = b2 * v + (1 - b2) * grad * grad
             z = z - self.lr * (m / (1 - b1 ** t)) / ((v / (1 - b2 ** t)).sqrt() + eps)
