@@ -188,3 +188,27 @@ def test_cli_calibrate_then_every_rival(tmp_path):
     out = runner.invoke(main, ["sample", str(tmp_path / "r"), "--sampler", "sir", "--calibrated-dir", str(tmp_path),
                                "--out", str(tmp_path / "y")])
     assert out.exit_code != 0 and "latentrw calibrate" in out.output  # not calibrated: a clear error
+
+
+def test_acceptance_histogram_splits_the_proposals_by_the_samplers_own_rule():
+    from latentrw.acceptance import acceptance_histogram
+    from latentrw.samplers.base import ProposalStream
+
+    drs = DRS(narrower(0.8), gamma=0.0).fit(toy())  # accepts with exp(d − D*_M) exactly
+    h = acceptance_histogram(drs, 20_000, ProposalStream(GaussianPrior(1), g(3)), bins=20)
+    acc, rej = torch.tensor(h["accepted"]), torch.tensor(h["rejected"])
+    assert acc.sum() == 20_000 and (acc + rej).sum() == h["proposals"] and (rej >= 0).all()
+    # Expected acceptance in each bin: the mean of exp(d − D*_M) over fresh proposals in that bin.
+    d = narrower(0.8)(torch.randn(1_000_000, 1, generator=g(4))).double()
+    edges = torch.tensor(h["edges"], dtype=torch.float64)
+    idx = torch.bucketize(d, edges[1:-1])
+    expected = torch.zeros(20, dtype=torch.float64).index_add_(0, idx, torch.exp(d - drs.d_max_))
+    expected /= torch.bincount(idx, minlength=20).clamp(min=1)
+    total = (acc + rej).double()
+    busy = total > 300
+    rate = acc[busy] / total[busy]
+    se = (expected[busy] * (1 - expected[busy]) / total[busy]).sqrt()
+    assert ((rate - expected[busy]).abs() < 4 * se + 0.01).all(), (rate, expected[busy])
+    assert busy.sum() >= 5
+    with pytest.raises(ValueError, match="not a selecting sampler"):
+        acceptance_histogram(BaseSampler().fit(toy()), 10, ProposalStream(GaussianPrior(1), g(3)))
