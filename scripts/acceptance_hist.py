@@ -38,7 +38,7 @@ def main() -> None:
     for name in names:
         sampler = make_sampler(name, run, args.run, args.w_dir, calibrated_dir=args.calibrated_dir)
         stream = ProposalStream.from_seed(run.prior, args.seed)  # the proposals of sample.draw
-        hists.append(acceptance_histogram(sampler, args.n, stream) | {"seed": args.seed})
+        hists.append(acceptance_histogram(sampler, args.n, stream)[0] | {"seed": args.seed})
         print(f"{name:<13} acceptance {hists[-1]['acceptance']:.4f} ({hists[-1]['proposals']} proposals)", flush=True)
     out = args.out or args.run / "figures"
     out.mkdir(parents=True, exist_ok=True)

@@ -195,7 +195,8 @@ def test_acceptance_histogram_splits_the_proposals_by_the_samplers_own_rule():
     from latentrw.samplers.base import ProposalStream
 
     drs = DRS(narrower(0.8), gamma=0.0).fit(toy())  # accepts with exp(d − D*_M) exactly
-    h = acceptance_histogram(drs, 20_000, ProposalStream(GaussianPrior(1), g(3)), bins=20)
+    h, batch = acceptance_histogram(drs, 20_000, ProposalStream(GaussianPrior(1), g(3)), bins=20)
+    assert len(batch.x) == 20_000
     acc, rej = torch.tensor(h["accepted"]), torch.tensor(h["rejected"])
     assert acc.sum() == 20_000 and (acc + rej).sum() == h["proposals"] and (rej >= 0).all()
     # Expected acceptance in each bin: the mean of exp(d − D*_M) over fresh proposals in that bin.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from latentrw.samplers.base import ProposalStream, Sampler
+from latentrw.samplers.base import ProposalStream, SampleBatch, Sampler
 
 SELECTING = {"latent-rs": "w", "latent-rs-ga": "w", "latent-sir": "w", "drs": "disc", "sir": "disc"}
 SCORE = {"w": ("w", "w(z)"), "disc": ("logit", "calibrated logit d(x)")}
@@ -33,10 +33,12 @@ class _Recorder(torch.nn.Module):
         return y
 
 
-def acceptance_histogram(sampler: Sampler, n: int, proposals: ProposalStream, bins: int = 60) -> dict:
+def acceptance_histogram(sampler: Sampler, n: int, proposals: ProposalStream,
+                         bins: int = 60) -> tuple[dict, SampleBatch]:
     """Draw ``n`` samples from a fitted selecting sampler on ``proposals`` and count the accepted and the rejected
-    proposals' scores on common bins. Returns a JSON-ready dict: ``edges``, ``accepted``,
-    ``rejected`` (counts), ``proposals``, ``acceptance`` = n / proposals, ``score`` (axis label)."""
+    proposals' scores on common bins. Returns a JSON-ready dict (``edges``, ``accepted``,
+    ``rejected`` counts, ``proposals``, ``acceptance`` = n / proposals, ``score``: the axis
+    label) and the batch drawn."""
     if sampler.name not in SELECTING:
         raise ValueError(f"{sampler.name} is not a selecting sampler; choose from {', '.join(SELECTING)}")
     attr = SELECTING[sampler.name]
@@ -56,7 +58,7 @@ def acceptance_histogram(sampler: Sampler, n: int, proposals: ProposalStream, bi
         raise RuntimeError(f"{sampler.name}: accepted scores are not among the considered proposals' scores")
     return {"sampler": sampler.name, "score": SCORE[attr][1], "edges": edges.tolist(),
             "accepted": acc_counts.tolist(), "rejected": rejected.tolist(), "n": n,
-            "proposals": len(considered), "acceptance": n / len(considered), "params": sampler.params()}
+            "proposals": len(considered), "acceptance": n / len(considered), "params": sampler.params()}, batch
 
 
 def plot_acceptance_histograms(hists: list[dict], path, title: str = "") -> None:

@@ -436,3 +436,80 @@ def classifier_train(dataset: str, epochs: int, seed: int, out: Path | None) -> 
 
 if __name__ == "__main__":
     main()
+
+
+def _parse_sampler_opts(specs: tuple[str, ...]) -> dict[str, dict]:
+    """``("ddls:steps=100",)`` → {"ddls": {"steps": 100}}."""
+    out: dict[str, dict] = {}
+    for spec in specs:
+        name, sep, kv = spec.partition(":")
+        if not sep:
+            raise click.UsageError(f"--opt {spec!r}: write SAMPLER:KEY=VALUE")
+        out.setdefault(name, {}).update(_parse_opts((kv,)))
+    return out
+
+
+@main.command()
+@click.argument("suite", type=click.Choice(["synthetic", "mnist", "fashion-mnist"]))
+@click.option("--samplers", default=None, help="Comma-separated [every registered sampler].")
+@click.option("--checkpoints", default=None, help="Comma-separated shipped checkpoints [the suite's].")
+@click.option("--seeds", default="0,1,2", help="Sampling seeds.")
+@click.option("--n", "n", type=click.IntRange(min=1), default=None, help="Samples per (sampler, seed) [10000; --quick 1000].")
+@click.option("--quick", is_flag=True, help="1,000 samples, 2 seeds and small step budgets.")
+@click.option("--opt", "opts", multiple=True, metavar="SAMPLER:KEY=VALUE", help="A sampler option (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="[runs/bench-SUITE]")
+@click.option("--device", default="auto", help="cpu, cuda or auto.")
+@_user_errors
+def bench(suite: str, samplers: str | None, checkpoints: str | None, seeds: str, n: int | None, quick: bool,
+          opts: tuple[str, ...], out: Path | None, device: str) -> None:
+    """Every sampler on the suite's shipped checkpoints, seeds apart: OUT/results.jsonl (resumable)."""
+    from latentrw.bench import QUICK_OPTIONS, BenchConfig
+    from latentrw.bench import bench as run_bench
+    from latentrw.train import resolve_device
+
+    options = {k: dict(v) for k, v in (QUICK_OPTIONS if quick else {}).items()}
+    for name, kv in _parse_sampler_opts(opts).items():
+        options.setdefault(name, {}).update(kv)
+    config = BenchConfig(suite, tuple(samplers.split(",")) if samplers else (),
+                         tuple(int(s) for s in seeds.split(",")) if not quick or seeds != "0,1,2" else (0, 1),
+                         n or (1000 if quick else 10_000), options,
+                         tuple(checkpoints.split(",")) if checkpoints else ())
+    out = out or Path("runs") / f"bench-{suite}"
+    try:
+        results = run_bench(config, out / "results.jsonl", resolve_device(device), progress=click.echo)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"results: {results}\nreport:  latentrw report {results} --out {out / 'report'}")
+
+
+@main.command()
+@click.argument("results", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="[RESULTS' folder/report]")
+@_user_errors
+def report(results: Path, out: Path | None) -> None:
+    """Tables (Markdown, CSV), plots and a self-contained HTML page from a bench's JSONL."""
+    from latentrw.report import build_report
+
+    page = build_report(results, out or results.parent / "report")
+    click.echo(f"report: {page}")
+
+
+@main.command()
+@click.option("--quick", is_flag=True, help="One checkpoint, 500 samples, 2 seeds (about 2 minutes on 2 CPU cores).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/demo"), help="Output folder.")
+@click.option("--device", default="auto", help="cpu, cuda or auto.")
+@_user_errors
+def demo(quick: bool, out: Path, device: str) -> None:
+    """Every sampler on the shipped MNIST checkpoints, evaluated, and an HTML report."""
+    from latentrw.bench import demo_config
+    from latentrw.bench import bench as run_bench
+    from latentrw.report import build_report
+    from latentrw.train import resolve_device
+
+    config = demo_config(quick)
+    click.echo(f"demo: {', '.join(config.checkpoints)}; {len(config.samplers)} samplers; {config.n} samples "
+               f"per sampler and seed; seeds {', '.join(map(str, config.seeds))}; step budgets "
+               + "; ".join(f"{k} {v}" for k, v in config.options.items()))
+    results = run_bench(config, out / "results.jsonl", resolve_device(device), progress=click.echo)
+    page = build_report(results, out / "report")
+    click.echo(f"\nreport: {page.resolve()}\n(open it in a browser; tables in {page.parent / 'table.md'})")

@@ -1,0 +1,43 @@
+"""Copy a trained run, its w and its calibrated D into the package's shipped checkpoints
+(src/latentrw/checkpoints/NAME) and re-pin every file's sha256 in MANIFEST.json.
+
+    python scripts/ship_checkpoint.py runs/table/mnist-mlp-ns mnist-mlp-ns \
+        --w-dir runs/table/mnist-mlp-ns/reweight-s0 --calibrated-dir runs/table/mnist-mlp-ns/calibrated-s0
+
+Only what sampling needs travels: config, G, D, prior and the training log; w.safetensors and
+the reweighting config; the calibrated D and calibration.json. Optimiser states do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from latentrw.run import CONFIG, D_FILE, G_FILE, LOG, PRIOR_FILE, load_run
+from latentrw.shipped import CHECKPOINTS_DIR, pin
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", type=Path)
+    ap.add_argument("name")
+    ap.add_argument("--w-dir", type=Path, required=True)
+    ap.add_argument("--calibrated-dir", type=Path, required=True)
+    args = ap.parse_args()
+    load_run(args.run)  # refuse a broken run before copying anything
+    out = CHECKPOINTS_DIR / args.name
+    if out.exists():
+        shutil.rmtree(out)
+    for src, dst, names in ((args.run, out, (CONFIG, G_FILE, D_FILE, PRIOR_FILE, LOG)),
+                            (args.w_dir, out / "reweight", ("w.safetensors", "config.json")),
+                            (args.calibrated_dir, out / "calibrated", ("D.safetensors", "calibration.json"))):
+        dst.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            shutil.copy2(src / name, dst / name)
+    files = pin()[args.name]
+    print(f"shipped {out}: {len(files)} files, {sum(f['bytes'] for f in files.values()) / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

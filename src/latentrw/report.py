@@ -1,0 +1,286 @@
+"""The report: tables, plots and a self-contained HTML page built from a bench's JSONL and the
+files its records point to (sample grids, acceptance histograms, training logs) — nothing else.
+
+Per checkpoint: a table of mean ± t-based 95 % CI over seeds (:func:`latentrw.stats.mean_ci`)
+of every metric and of the cost per accepted image, with the real-vs-real floor as its first
+row (Markdown and CSV); plots of time per image against precision (the paper's Fig. 3), of
+precision against recall, of the class histograms, of the acceptance histograms and of the
+training losses; and the sample grids. The HTML inlines every image, so it opens offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import math
+from pathlib import Path
+
+from latentrw.errors import DataError
+from latentrw.fileio import atomic_write_bytes, sha256_file
+from latentrw.stats import mean_ci
+
+METRICS = ("fid", "kid", "precision", "recall", "density", "coverage", "emd", "in_between", "kl_uniform")
+COSTS = ("acceptance", "ms", "proposals", "g_forward", "d_forward", "w_forward", "g_backward", "d_backward")
+LOWER_IS_BETTER = {"fid", "kid", "emd", "in_between", "kl_uniform", "ms"}
+
+
+def load_results(path: Path | str) -> list[dict]:
+    """The bench records of a JSONL file; a line that is not JSON is a clear error."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} not found: run `latentrw bench SUITE --out DIR` first")
+    recs = []
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                recs.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{i} is not a JSON record ({exc}); remove the line and re-run") from exc
+    if not recs:
+        raise DataError(f"{path} holds no records")
+    return recs
+
+
+def summarise(recs: list[dict]) -> dict[str, list[dict]]:
+    """``{checkpoint: [row, ...]}``; a row has ``label``, ``seeds`` and ``(mean, half-width)``
+    for every metric and cost present. The floor row comes first, then samplers in bench order."""
+    out: dict[str, list[dict]] = {}
+    for ckpt in dict.fromkeys(r.get("checkpoint", r["source"]) for r in recs):
+        rows = []
+        mine = [r for r in recs if r.get("checkpoint", r["source"]) == ckpt]
+        for label in dict.fromkeys(r.get("label") or r["sampler"] for r in mine):
+            rs = [r for r in mine if (r.get("label") or r["sampler"]) == label]
+            row = {"label": label, "sampler": rs[0]["sampler"], "seeds": len(rs), "n": rs[0]["n"],
+                   "options": rs[0].get("sampler_options", {})}
+            for key in METRICS:
+                vals = [r["metrics"][key] for r in rs if isinstance(r["metrics"].get(key), (int, float))]
+                if vals:
+                    row[key] = mean_ci(vals)[::2]
+            for key in COSTS:
+                vals = [r["cost"][key] for r in rs if key in r.get("cost", {})]
+                if vals:
+                    row[key] = mean_ci(vals)[::2]
+            rows.append(row)
+        out[ckpt] = rows
+    return out
+
+
+def _cell(value: tuple[float, float] | None) -> str:
+    if value is None:
+        return ""
+    mean, half = value
+    return f"{mean:.4g}" if not math.isfinite(half) or half == 0 else f"{mean:.4g} ± {half:.2g}"
+
+
+def _columns(rows: list[dict]) -> list[str]:
+    """The metrics and costs some sampler row has (the floor has more metrics than the bench asks for)."""
+    return [k for k in METRICS + COSTS if any(k in r for r in rows if r["sampler"] != "real")]
+
+
+def options_notes(rows: list[dict]) -> list[str]:
+    """One line per sampler: the options it ran with (the record's ``sampler_options``)."""
+    return [f"{r['label']}: " + (", ".join(f"{k}={v}" for k, v in r["options"].items() if k != "batch_size") or "-")
+            for r in rows if r["sampler"] != "real"]
+
+
+def markdown_table(rows: list[dict]) -> str:
+    cols = _columns(rows)
+    head = "| sampler | seeds | " + " | ".join(c.replace("_", " ") for c in cols) + " |"
+    lines = [head, "|---" * (len(cols) + 2) + "|"]
+    for r in rows:
+        lines.append(f"| {r['label']} | {r['seeds']} | " + " | ".join(_cell(r.get(c)) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def _csv_rows(summary: dict[str, list[dict]]) -> list[list]:
+    cols = sorted({c for rows in summary.values() for c in _columns(rows)}, key=(METRICS + COSTS).index)
+    out = [["checkpoint", "sampler", "seeds"] + [f"{c}{s}" for c in cols for s in ("_mean", "_ci95")]]
+    for ckpt, rows in summary.items():
+        for r in rows:
+            out.append([ckpt, r["label"], r["seeds"]] + [v for c in cols for v in (r.get(c) or ("", ""))])
+    return out
+
+
+def _artifact(rec: dict, key: str, root: Path) -> Path | None:
+    """The file a record points to, after checking its sha256 (None if it has none)."""
+    info = rec.get("artifacts", {}).get(key)
+    if info is None:
+        return None
+    path = root / info["path"]
+    if not path.is_file():
+        raise DataError(f"{path} (named by a record of {rec.get('checkpoint')}/{rec['sampler']}) is missing")
+    if sha256_file(path) != info["sha256"]:
+        raise DataError(f"{path} does not match the sha256 its record holds; the bench output was changed")
+    return path
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight", dpi=110)
+    _plt().close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def plot_pareto(rows: list[dict], path: Path, title: str) -> Path:
+    """Time per accepted image against precision (paper Fig. 3); error bars are the 95 % CIs."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for r in rows:
+        if "ms" not in r or "precision" not in r:
+            continue
+        (x, xe), (y, ye) = r["ms"], r["precision"]
+        ax.errorbar(x, y, xerr=_finite(xe), yerr=_finite(ye), fmt="o", ms=4, capsize=2)
+        ax.annotate(r["label"], (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    floor = next((r for r in rows if r["sampler"] == "real"), None)
+    if floor and "precision" in floor:
+        ax.axhline(floor["precision"][0], color="0.5", ls="--", lw=0.8, label="real vs real")
+        ax.legend(fontsize=7)
+    ax.set(xscale="log", xlabel="ms per accepted image (log)", ylabel="precision (k=3)", title=title)
+    ax.title.set_fontsize(9)
+    return _save(fig, path)
+
+
+def plot_precision_recall(rows: list[dict], path: Path, title: str) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for r in rows:
+        if "precision" not in r or "recall" not in r:
+            continue
+        (x, xe), (y, ye) = r["recall"], r["precision"]
+        style = dict(marker="*", ms=10, color="k") if r["sampler"] == "real" else dict(marker="o", ms=4)
+        ax.errorbar(x, y, xerr=_finite(xe), yerr=_finite(ye), capsize=2, ls="none", **style)
+        ax.annotate(r["label"], (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set(xlabel="recall (k=3)", ylabel="precision (k=3)", title=title)
+    ax.title.set_fontsize(9)
+    return _save(fig, path)
+
+
+def _finite(e: float) -> float:
+    return e if math.isfinite(e) else 0.0
+
+
+def plot_class_histograms(recs: list[dict], path: Path, title: str) -> Path | None:
+    """Fraction of samples per predicted class, first seed of each sampler."""
+    first = {}
+    for r in recs:
+        if "class_histogram" in r["metrics"]:
+            first.setdefault(r.get("label") or r["sampler"], r["metrics"]["class_histogram"])
+    if not first:
+        return None
+    plt = _plt()
+    k = len(next(iter(first.values())))
+    fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(first) * k / 4), 3.5))
+    width = 0.8 / len(first)
+    for i, (label, hist) in enumerate(first.items()):
+        ax.bar([c + i * width for c in range(k)], hist, width=width, label=label)
+    ax.axhline(1 / k, color="k", lw=0.8, ls="--")
+    ax.set(xticks=[c + 0.4 - width / 2 for c in range(k)], xticklabels=range(k), xlabel="predicted class",
+           ylabel="fraction of samples", title=title)
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=6, ncol=4)
+    return _save(fig, path)
+
+
+def plot_training_log(log_path: Path, path: Path, title: str) -> Path:
+    """Every numeric loss-like column of a training log against the epoch."""
+    rows = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    keys = [k for k in ("d_loss", "g_loss", "d_real", "d_fake", "gp", "fid", "precision", "recall") if k in rows[0]]
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    for k in keys:
+        ax.plot([r["epoch"] for r in rows], [r[k] for r in rows], label=k)
+    ax.set(xlabel="epoch", title=title)
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def build_report(results: Path | str, out: Path | str) -> Path:
+    """Write ``table.md``, ``table.csv``, the plots and ``report.html`` into ``out``; returns the HTML path."""
+    from latentrw.acceptance import plot_acceptance_histograms
+
+    results, out = Path(results), Path(out)
+    root = results.parent
+    recs = load_results(results)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summarise(recs)
+    md = [f"# latentrw report\n\nFrom `{results}` ({len(recs)} records). Each cell: mean ± t-based 95 % CI "
+          "over seeds; costs are per accepted image.\n"]
+    sections = []
+    for ckpt, rows in summary.items():
+        mine = [r for r in recs if r.get("checkpoint", r["source"]) == ckpt]
+        n = rows[-1]["n"]
+        table = markdown_table(rows)
+        notes = options_notes(rows)
+        md.append(f"## {ckpt}\n\n{n} samples per seed.\n\n{table}\n\nSampler options: " + "; ".join(notes) + "\n")
+        figures = [plot_pareto(rows, out / f"{ckpt}-pareto.png", f"{ckpt}: time per image vs precision"),
+                   plot_precision_recall(rows, out / f"{ckpt}-precision-recall.png", f"{ckpt}: precision / recall")]
+        classes = plot_class_histograms(mine, out / f"{ckpt}-classes.png", f"{ckpt}: predicted classes (first seed)")
+        if classes:
+            figures.append(classes)
+        hists = [json.loads(p.read_text()) for r in mine
+                 if (p := _artifact(r, "acceptance_hist", root)) is not None]
+        if hists:
+            path = out / f"{ckpt}-acceptance.png"
+            plot_acceptance_histograms(hists, path, f"{ckpt}: scores of accepted vs rejected proposals")
+            figures.append(path)
+        logs = [p for r in mine if (p := _artifact(r, "train_log", root)) is not None]
+        if logs:
+            figures.append(plot_training_log(logs[0], out / f"{ckpt}-training.png", f"{ckpt}: training log"))
+        grids = [(r.get("label") or r["sampler"], p) for r in mine if (p := _artifact(r, "samples", root)) is not None]
+        md.extend(f"![{p.stem}]({p.name})\n" for p in figures)
+        sections.append((ckpt, n, rows, figures, grids, notes))
+    (out / "table.md").write_text("\n".join(md))
+    with open(out / "table.csv", "w", newline="") as f:
+        csv.writer(f).writerows(_csv_rows(summary))
+    page = out / "report.html"
+    page.write_text(_html(results, recs, sections))
+    return page
+
+
+def _img(path: Path, alt: str, width: int | None = None) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    size = f' width="{width}"' if width else ""
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"{size}>'
+
+
+def _html_table(rows: list[dict]) -> str:
+    cols = _columns(rows)
+    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in ["sampler", "seeds"] + cols)
+    body = "".join("<tr>" + f"<td>{html.escape(r['label'])}</td><td>{r['seeds']}</td>"
+                   + "".join(f"<td>{html.escape(_cell(r.get(c)))}</td>" for c in cols) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _html(results: Path, recs: list[dict], sections) -> str:
+    parts = [f"<p>From <code>{html.escape(str(results))}</code>: {len(recs)} records. Each cell is the mean ± "
+             "t-based 95 % CI over seeds; costs are per accepted image (acceptance = images / proposals, "
+             "ms on the bench's device, network evaluations per image). ↓ lower is better for "
+             f"{', '.join(sorted(LOWER_IS_BETTER))}.</p>"]
+    for ckpt, n, rows, figures, grids, notes in sections:
+        parts.append(f"<h2>{html.escape(ckpt)}</h2><p>{n} samples per seed.</p>{_html_table(rows)}"
+                     f"<p class='notes'>Sampler options: {html.escape('; '.join(notes))}</p>")
+        parts.append("<div class='figs'>" + "".join(_img(p, p.stem) for p in figures) + "</div>")
+        if grids:
+            parts.append("<h3>Samples (first seed)</h3><div class='grids'>" + "".join(
+                f"<figure>{_img(p, label, 240)}<figcaption>{html.escape(label)}</figcaption></figure>"
+                for label, p in grids) + "</div>")
+    style = ("body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:12px}"
+             "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child{text-align:left}"
+             ".figs img{max-width:48%;margin:4px}.grids{display:flex;flex-wrap:wrap}figure{margin:6px}"
+             "figcaption{text-align:center;font-size:12px}")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>latentrw report</title>"
+            f"<style>{style}</style></head><body><h1>latentrw report</h1>{''.join(parts)}</body></html>\n")

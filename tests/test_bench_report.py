@@ -1,0 +1,131 @@
+"""The bench, the report built from its JSONL, and the shipped checkpoints."""
+
+import json
+import math
+import shutil
+
+import pytest
+import torch
+
+from latentrw.bench import QUICK_OPTIONS, BenchConfig, bench
+from latentrw.errors import CheckpointError, DataError
+from latentrw.fileio import sha256_file
+from latentrw.images import save_grid
+from latentrw.report import build_report, load_results, markdown_table, summarise
+from latentrw.run import load_run
+from latentrw.shipped import available, manifest, shipped
+
+
+def fixture_records(root):
+    """A floor and two samplers over three seeds with known values, one sample grid."""
+    grid = root / "artifacts" / "grid.png"
+    grid.parent.mkdir(parents=True)
+    save_grid(torch.zeros(4, 28, 28, dtype=torch.uint8), grid)
+    art = {"samples": {"path": "artifacts/grid.png", "sha256": sha256_file(grid)}}
+    recs = [{"source": "toy", "checkpoint": "toy", "sampler": "real", "label": "real vs real (floor)", "seed": 0,
+             "n": 30, "metrics": {"precision": 0.9, "recall": 0.9}}]
+    for sampler, base in (("base", 1.0), ("latent-rs", 2.0)):
+        for seed, dv in enumerate((0.0, 1.0, 2.0)):
+            recs.append({"source": "toy", "checkpoint": "toy", "sampler": sampler, "label": sampler, "seed": seed,
+                         "n": 30, "metrics": {"precision": base + dv, "recall": 0.5},
+                         "cost": {"ms": 1.0 + seed, "acceptance": 1 / 3, "proposals": 3.0},
+                         "sampler_options": {"m": 3.0}, **({"artifacts": art} if seed == 0 else {})})
+    path = root / "results.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    return path
+
+
+def test_report_from_a_fixture_has_the_right_intervals_tables_and_images(tmp_path):
+    results = fixture_records(tmp_path)
+    rows = summarise(load_results(results))["toy"]
+    assert [r["label"] for r in rows] == ["real vs real (floor)", "base", "latent-rs"]
+    mean, half = rows[1]["precision"]
+    # values 1, 2, 3: mean 2, half-width t_{0.975, 2} · 1 / √3 = 4.3027 / 1.7321
+    assert mean == pytest.approx(2.0) and half == pytest.approx(4.302653 / math.sqrt(3), rel=1e-5)
+    assert rows[2]["precision"][0] == pytest.approx(3.0) and rows[1]["recall"] == (0.5, 0.0)
+    assert "| latent-rs | 3 | 3 ± 2.5 |" in markdown_table(rows)
+    page = build_report(results, tmp_path / "report")
+    text = page.read_text()
+    assert text.count("<img ") >= 3 and "data:image/png;base64," in text and "http" not in text.split("<body>")[1]
+    assert (tmp_path / "report" / "table.csv").read_text().splitlines()[0].startswith("checkpoint,sampler,seeds")
+    assert "m=3.0" in (tmp_path / "report" / "table.md").read_text()
+
+
+def test_report_refuses_changed_artifacts_and_bad_lines(tmp_path):
+    results = fixture_records(tmp_path)
+    (tmp_path / "artifacts" / "grid.png").write_bytes(b"not the grid")
+    with pytest.raises(DataError, match="sha256"):
+        build_report(results, tmp_path / "report")
+    results.write_text(results.read_text() + "{oops\n")
+    with pytest.raises(DataError, match="not a JSON record"):
+        load_results(results)
+    with pytest.raises(DataError, match="latentrw bench"):
+        load_results(tmp_path / "missing.jsonl")
+
+
+def test_shipped_checkpoints_load_and_are_pinned(tmp_path):
+    assert {"mnist-mlp-ns", "swissroll"} <= set(available())
+    for name in available():
+        directory = shipped(name)
+        run = load_run(directory)
+        assert (directory / "reweight" / "w.safetensors").is_file() and (directory / "calibrated" / "D.safetensors").is_file()
+        assert run.config.dataset in ("mnist", "swissroll", "25gaussians", "fashion-mnist")
+    copy = tmp_path / "checkpoints"
+    shutil.copytree(shipped("swissroll").parent, copy, ignore=shutil.ignore_patterns("mnist-*"))
+    (copy / "swissroll" / "G.safetensors").write_bytes(b"truncated")
+    with pytest.raises(CheckpointError, match="does not match the pinned"):
+        shipped("swissroll", root=copy)
+    with pytest.raises(CheckpointError, match="available"):
+        shipped("nope", root=copy)
+    assert set(manifest(copy)) >= {"swissroll"}
+
+
+def test_bench_synthetic_quick_end_to_end_and_resumes(tmp_path):
+    config = BenchConfig("synthetic", n=1000, seeds=(0, 1), options=QUICK_OPTIONS)
+    results = bench(config, tmp_path / "results.jsonl", progress=lambda s: None)
+    recs = load_results(results)
+    samplers = {r["sampler"] for r in recs}
+    assert len(samplers) == 13 and "real" in samplers  # 12 samplers and the floor
+    assert all(r["n"] == 1000 and "emd" in r["metrics"] for r in recs)
+    assert {r["cost"]["proposals"] for r in recs if r["sampler"] == "latent-rs"} != {1.0}
+    before = results.read_text()
+    bench(config, results, progress=lambda s: None)  # everything done: nothing appended
+    assert results.read_text() == before
+    page = build_report(results, tmp_path / "report")
+    assert page.read_text().count("<img ") >= 12 + 4  # sample scatters, plots
+    with pytest.raises(ValueError, match="no shipped checkpoint yet"):
+        BenchConfig("fashion-mnist").resolved()
+    with pytest.raises(ValueError, match="unknown sampler"):
+        BenchConfig("synthetic", samplers=("nope",)).resolved()
+
+
+def _chromium():
+    """A headless Chromium driven by selenium, or a skip that says what is missing."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
+    chrome, driver = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
+    if not (chrome and driver):
+        pytest.skip("Chromium is absent: apt-get install chromium chromium-driver (.ci/run installs them)")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chrome
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        opts.add_argument(arg)
+    return webdriver.Chrome(service=Service(driver), options=opts)
+
+
+def test_html_report_renders_in_headless_chromium(tmp_path):
+    page = build_report(fixture_records(tmp_path), tmp_path / "report")
+    browser = _chromium()
+    try:
+        browser.get(page.resolve().as_uri())
+        widths = browser.execute_script("return Array.from(document.images).map(i => i.naturalWidth)")
+        rows = browser.execute_script(
+            "return Array.from(document.querySelectorAll('table')).map(t => t.tBodies[0].rows.length)")
+        browser.set_window_size(1400, 2000)
+        browser.save_screenshot(str(page.parent / "screenshot.png"))
+    finally:
+        browser.quit()
+    assert len(widths) >= 3 and all(w > 0 for w in widths), widths
+    assert rows and all(r > 0 for r in rows), rows
+    assert (page.parent / "screenshot.png").stat().st_size > 1000
