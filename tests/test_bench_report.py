@@ -81,18 +81,19 @@ def test_shipped_checkpoints_load_and_are_pinned(tmp_path):
 
 
 def test_bench_synthetic_quick_end_to_end_and_resumes(tmp_path):
-    config = BenchConfig("synthetic", n=1000, seeds=(0, 1), options=QUICK_OPTIONS)
+    config = BenchConfig("synthetic", n=500, seeds=(0, 1), options=QUICK_OPTIONS)  # = bench synthetic --quick
     results = bench(config, tmp_path / "results.jsonl", progress=lambda s: None)
     recs = load_results(results)
     samplers = {r["sampler"] for r in recs}
     assert len(samplers) == 13 and "real" in samplers  # 12 samplers and the floor
-    assert all(r["n"] == 1000 and "emd" in r["metrics"] for r in recs)
+    assert {r["checkpoint"] for r in recs} == {"swissroll", "25gaussians"}
+    assert all(r["n"] == 500 and "emd" in r["metrics"] for r in recs)
     assert {r["cost"]["proposals"] for r in recs if r["sampler"] == "latent-rs"} != {1.0}
     before = results.read_text()
     bench(config, results, progress=lambda s: None)  # everything done: nothing appended
     assert results.read_text() == before
     page = build_report(results, tmp_path / "report")
-    assert page.read_text().count("<img ") >= 12 + 4  # sample scatters, plots
+    assert page.read_text().count("<img ") >= 2 * (12 + 4)  # per checkpoint: sample scatters, plots
     with pytest.raises(ValueError, match="no shipped checkpoint yet"):
         BenchConfig("fashion-mnist").resolved()
     with pytest.raises(ValueError, match="unknown sampler"):

@@ -24,9 +24,11 @@ import torch
 
 from latentrw.acceptance import SELECTING, acceptance_histogram
 from latentrw.data import as_exported, to_uint8_images
+from latentrw.figures import reweight_figures
 from latentrw.fileio import sha256_file
 from latentrw.images import save_grid, save_scatter
 from latentrw.metrics.evaluate import append_jsonl, evaluate_samples, floor, record, reference
+from latentrw.reweight import load_w
 from latentrw.run import LOG, load_run
 from latentrw.sample import draw, make_sampler
 from latentrw.samplers import SAMPLERS
@@ -34,8 +36,8 @@ from latentrw.samplers.base import ProposalStream
 from latentrw.shipped import shipped
 
 SUITES: dict[str, tuple[str, ...]] = {  # the shipped checkpoints of each suite
-    "synthetic": ("swissroll",),
-    "mnist": ("mnist-mlp-ns",),
+    "synthetic": ("swissroll", "25gaussians"),
+    "mnist": ("mnist-mlp-ns", "mnist-mlp-wgan-gp"),
     "fashion-mnist": (),
 }
 # Step budgets of --quick and of the demo (ours, chosen to fit their time limits on 2 CPU cores;
@@ -102,9 +104,13 @@ def bench(config: BenchConfig, results: Path | str, device: str = "cpu", progres
             n_floor = min(10_000, config.n) if image else config.n
             log = art / f"{ckpt}-train-log.jsonl"
             shutil.copyfile(run_dir / LOG, log)
+            artifacts = {"train_log": _artifact(log, results)}
+            # The paper's figures for this checkpoint's w (Fig. 2 on 2-D; Figs. 4 and 5 on images; w/m histogram).
+            for path in reweight_figures(run, load_w(run_dir / "reweight", device), art / f"{ckpt}-figures"):
+                artifacts[f"figure:{path.stem}"] = _artifact(path, results)
             append_jsonl(results, record(dataset, ckpt, "real", 0, n_floor, floor(dataset, n_floor, ref=ref), ref,
                                          checkpoint=ckpt, suite=config.suite, label="real vs real (floor)",
-                                         artifacts={"train_log": _artifact(log, results)}))
+                                         artifacts=artifacts))
         for name in config.samplers:
             sampler = None
             for seed in config.seeds:

@@ -453,14 +453,14 @@ def _parse_sampler_opts(specs: tuple[str, ...]) -> dict[str, dict]:
 @click.argument("suite", type=click.Choice(["synthetic", "mnist", "fashion-mnist"]))
 @click.option("--samplers", default=None, help="Comma-separated [every registered sampler].")
 @click.option("--checkpoints", default=None, help="Comma-separated shipped checkpoints [the suite's].")
-@click.option("--seeds", default="0,1,2", help="Sampling seeds.")
-@click.option("--n", "n", type=click.IntRange(min=1), default=None, help="Samples per (sampler, seed) [10000; --quick 1000].")
-@click.option("--quick", is_flag=True, help="1,000 samples, 2 seeds and small step budgets.")
+@click.option("--seeds", default=None, help="Comma-separated sampling seeds [0,1,2; --quick 0,1].")
+@click.option("--n", "n", type=click.IntRange(min=1), default=None, help="Samples per (sampler, seed) [10000; --quick 500].")
+@click.option("--quick", is_flag=True, help="500 samples, 2 seeds and small step budgets.")
 @click.option("--opt", "opts", multiple=True, metavar="SAMPLER:KEY=VALUE", help="A sampler option (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="[runs/bench-SUITE]")
 @click.option("--device", default="auto", help="cpu, cuda or auto.")
 @_user_errors
-def bench(suite: str, samplers: str | None, checkpoints: str | None, seeds: str, n: int | None, quick: bool,
+def bench(suite: str, samplers: str | None, checkpoints: str | None, seeds: str | None, n: int | None, quick: bool,
           opts: tuple[str, ...], out: Path | None, device: str) -> None:
     """Every sampler on the suite's shipped checkpoints, seeds apart: OUT/results.jsonl (resumable)."""
     from latentrw.bench import QUICK_OPTIONS, BenchConfig
@@ -471,8 +471,8 @@ def bench(suite: str, samplers: str | None, checkpoints: str | None, seeds: str,
     for name, kv in _parse_sampler_opts(opts).items():
         options.setdefault(name, {}).update(kv)
     config = BenchConfig(suite, tuple(samplers.split(",")) if samplers else (),
-                         tuple(int(s) for s in seeds.split(",")) if not quick or seeds != "0,1,2" else (0, 1),
-                         n or (1000 if quick else 10_000), options,
+                         tuple(int(s) for s in (seeds or ("0,1" if quick else "0,1,2")).split(",")),
+                         n or (500 if quick else 10_000), options,
                          tuple(checkpoints.split(",")) if checkpoints else ())
     out = out or Path("runs") / f"bench-{suite}"
     try:

@@ -5,7 +5,8 @@ Per checkpoint: a table of mean ± t-based 95 % CI over seeds (:func:`latentrw.s
 of every metric and of the cost per accepted image, with the real-vs-real floor as its first
 row (Markdown and CSV); plots of time per image against precision (the paper's Fig. 3), of
 precision against recall, of the class histograms, of the acceptance histograms and of the
-training losses; and the sample grids. The HTML inlines every image, so it opens offline.
+training losses; the paper's Fig. 2/4/5 analogues and the w/m histogram drawn by the bench; and
+the sample grids. The HTML inlines every image, so it opens offline.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import html
 import io
 import json
 import math
+import os
 from pathlib import Path
 
 from latentrw.errors import DataError
@@ -240,8 +242,9 @@ def build_report(results: Path | str, out: Path | str) -> Path:
         logs = [p for r in mine if (p := _artifact(r, "train_log", root)) is not None]
         if logs:
             figures.append(plot_training_log(logs[0], out / f"{ckpt}-training.png", f"{ckpt}: training log"))
+        figures += [_artifact(r, key, root) for r in mine for key in r.get("artifacts", {}) if key.startswith("figure:")]
         grids = [(r.get("label") or r["sampler"], p) for r in mine if (p := _artifact(r, "samples", root)) is not None]
-        md.extend(f"![{p.stem}]({p.name})\n" for p in figures)
+        md.extend(f"![{p.stem}]({os.path.relpath(p, out)})\n" for p in figures)
         sections.append((ckpt, n, rows, figures, grids, notes))
     (out / "table.md").write_text("\n".join(md))
     with open(out / "table.csv", "w", newline="") as f:
