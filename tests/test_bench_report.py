@@ -81,7 +81,8 @@ def test_shipped_checkpoints_load_and_are_pinned(tmp_path):
 
 
 def test_bench_synthetic_quick_end_to_end_and_resumes(tmp_path):
-    config = BenchConfig("synthetic", n=500, seeds=(0, 1), options=QUICK_OPTIONS)  # = bench synthetic --quick
+    config = BenchConfig("synthetic", n=500, seeds=(0, 1), options=QUICK_OPTIONS,  # = bench synthetic --quick
+                         sweeps={"truncation": ("psi", (1.0, 2.0))})
     results = bench(config, tmp_path / "results.jsonl", progress=lambda s: None)
     recs = load_results(results)
     samplers = {r["sampler"] for r in recs}
@@ -89,11 +90,17 @@ def test_bench_synthetic_quick_end_to_end_and_resumes(tmp_path):
     assert {r["checkpoint"] for r in recs} == {"swissroll", "25gaussians"}
     assert all(r["n"] == 500 and "emd" in r["metrics"] for r in recs)
     assert {r["cost"]["proposals"] for r in recs if r["sampler"] == "latent-rs"} != {1.0}
+    swept = [r for r in recs if r.get("knob") == "psi"]
+    assert sorted((r["checkpoint"], r["value"]) for r in swept) == [
+        ("25gaussians", 1.0), ("25gaussians", 2.0), ("swissroll", 1.0), ("swissroll", 2.0)]
+    assert all(r["sampler_options"]["psi"] == r["value"] and r["seed"] == 0 for r in swept)
+    assert all(row["label"] != "truncation psi=1" for row in summarise(recs)["swissroll"])  # curves, not rows
     before = results.read_text()
     bench(config, results, progress=lambda s: None)  # everything done: nothing appended
     assert results.read_text() == before
     page = build_report(results, tmp_path / "report")
-    assert page.read_text().count("<img ") >= 2 * (12 + 4)  # per checkpoint: sample scatters, plots
+    assert page.read_text().count("<img ") >= 2 * (12 + 5)  # per checkpoint: sample scatters, plots
+    assert (tmp_path / "report" / "swissroll-tradeoffs.png").is_file()
     with pytest.raises(ValueError, match="no shipped checkpoint yet"):
         BenchConfig("fashion-mnist").resolved()
     with pytest.raises(ValueError, match="unknown sampler"):

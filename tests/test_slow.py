@@ -69,3 +69,14 @@ def test_kill_9_during_training_then_resume_matches_uninterrupted(tmp_path):
         for (k, v1), v2 in zip(m1.state_dict().items(), m2.state_dict().values()):
             assert torch.equal(v1, v2), k
     assert (run / "log.jsonl").read_text().count("\n") == 4
+
+
+def test_demo_quick_writes_a_report_of_every_sampler(tmp_path):
+    out = subprocess.run(CLI + ["demo", "--quick", "--out", str(tmp_path / "demo")], capture_output=True, text=True,
+                         timeout=900)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "report: " in out.stdout and "samplers" in out.stdout
+    recs = [json.loads(line) for line in (tmp_path / "demo" / "results.jsonl").read_text().splitlines()]
+    assert len({r["sampler"] for r in recs}) == 13  # 12 samplers and the real-vs-real floor
+    page = (tmp_path / "demo" / "report" / "report.html").read_text()
+    assert page.count("<img ") >= 12 + 5 and "mh-gan" in page

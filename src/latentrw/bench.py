@@ -1,7 +1,8 @@
 """The benchmark: every sampler on the same shipped generators, seeds apart, one JSONL record
 per (checkpoint, sampler, seed) — the single source the report is built from.
 
-A *suite* names shipped checkpoints (:mod:`latentrw.shipped`). For each checkpoint the bench
+A *suite* names shipped checkpoints (:mod:`latentrw.shipped`; a run directory with ``reweight/``
+and ``calibrated/`` inside may stand in for one). For each checkpoint the bench
 first records the real-vs-real floor, then for every sampler and seed draws N samples from
 the seed's proposal stream with the checkpoint's trained w and calibrated D, evaluates them
 against the test split, and appends the metrics and the cost per accepted image. A seed here
@@ -9,7 +10,9 @@ is a sampling seed (w and the calibrated D are the shipped ones); ``scripts/samp
 retrains them per seed instead. For the first seed it also writes a sample grid (2-D: a
 scatter) and, for samplers that select from their proposals, the acceptance histogram
 (:mod:`latentrw.acceptance`); the record holds their paths (relative to the results file)
-and sha256. Finished records are skipped, so an interrupted bench resumes.
+and sha256. *Sweeps* then draw a sampler at several values of one knob (the acceptance dial,
+DRS's γ, truncation's ψ) on the first seed: records with ``knob`` and ``value``, from which the
+report draws trade-off curves. Finished records are skipped, so an interrupted bench resumes.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -44,6 +47,10 @@ SUITES: dict[str, tuple[str, ...]] = {  # the shipped checkpoints of each suite
 # the report prints every sampler's options beside its row).
 QUICK_OPTIONS: dict[str, dict] = {"mh-gan": {"k": 64}, "ddls": {"steps": 20}, "dot": {"steps": 10},
                                   "dgflow": {"steps": 10}}
+# The knobs the demo sweeps (the acceptance dial; the seeds' DRS γ −8 and −5, hard truncation ψ 0.9 and 2).
+DEMO_SWEEPS: dict[str, tuple[str, tuple]] = {"latent-rs": ("acceptance", (0.8, 0.5, 0.2, 0.1)),
+                                             "drs": ("gamma", (-8, -5, -3, -1)),
+                                             "truncation": ("psi", (0.5, 0.9, 1.5, 2.0))}
 IMAGE_METRICS = ("fid", "kid", "prdc", "classes")
 ORDER = ("base", "latent-rs", "latent-rs-ga", "latent-sir", "latent-ga", "truncation", "drs", "sir", "mh-gan", "dot",
          "ddls", "dgflow")  # the default order of samplers in the bench and its tables
@@ -52,7 +59,10 @@ POINT_METRICS = ("prdc", "emd")
 
 @dataclass
 class BenchConfig:
-    """What one bench runs. ``options``: per-sampler keyword arguments (step budgets)."""
+    """What one bench runs. ``options``: per-sampler keyword arguments (step budgets);
+    ``sweeps``: per sampler a knob and its values, drawn on the first seed for trade-off curves;
+    ``checkpoints``: shipped checkpoint names or run directories (with ``reweight/`` and
+    ``calibrated/`` inside, as the samplers that need them expect)."""
 
     suite: str
     samplers: tuple[str, ...] = ()  # empty: every registered sampler
@@ -60,12 +70,13 @@ class BenchConfig:
     n: int = 10_000
     options: dict[str, dict] = field(default_factory=dict)
     checkpoints: tuple[str, ...] = ()  # empty: the suite's
+    sweeps: dict[str, tuple[str, tuple]] = field(default_factory=dict)
 
     def resolved(self) -> "BenchConfig":
         if self.suite not in SUITES:
             raise ValueError(f"unknown suite {self.suite!r}; choose from {', '.join(SUITES)}")
         names = self.samplers or tuple(sorted(SAMPLERS.names(), key=lambda s: ORDER.index(s) if s in ORDER else 99))
-        unknown = [s for s in names if s not in SAMPLERS.names()]
+        unknown = [s for s in (*names, *self.sweeps) if s not in SAMPLERS.names()]
         if unknown:
             raise ValueError(f"unknown sampler(s) {', '.join(unknown)}; choose from {', '.join(SAMPLERS.names())}")
         checkpoints = self.checkpoints or SUITES[self.suite]
@@ -73,84 +84,114 @@ class BenchConfig:
             raise ValueError(f"suite {self.suite!r} has no shipped checkpoint yet")
         if self.n < 1 or not self.seeds:
             raise ValueError("n must be >= 1 and at least one seed given")
-        return BenchConfig(self.suite, tuple(names), tuple(self.seeds), self.n, self.options, tuple(checkpoints))
+        return replace(self, samplers=tuple(names), seeds=tuple(self.seeds), checkpoints=tuple(checkpoints))
 
 
 def _done(results: Path) -> set[tuple]:
     if not results.is_file():
         return set()
-    return {(r["checkpoint"], r["sampler"], r["seed"]) for r in map(json.loads, results.read_text().splitlines())}
+    return {(r["checkpoint"], r["label"], r["seed"]) for r in map(json.loads, results.read_text().splitlines())}
 
 
 def _artifact(path: Path, results: Path) -> dict:
     return {"path": str(path.relative_to(results.parent)), "sha256": sha256_file(path)}
 
 
+def _checkpoint_dir(name: str) -> tuple[str, Path]:
+    path = Path(name)
+    return (path.name, path) if path.is_dir() else (name, shipped(name))
+
+
+class _Bench:
+    """One checkpoint's part of a bench: its run, reference and where records go."""
+
+    def __init__(self, config: BenchConfig, results: Path, ckpt: str, device, progress):
+        self.config, self.results, self.progress = config, results, progress
+        self.name, self.run_dir = _checkpoint_dir(ckpt)
+        self.run = load_run(self.run_dir, device)
+        self.dataset = self.run.config.dataset
+        self.ref = reference(self.dataset)
+        self.image = self.ref.data.kind == "image"
+        self.art = results.parent / "artifacts"
+        self.art.mkdir(exist_ok=True)
+
+    def record(self, sampler: str, seed: int, n: int, values: dict, **extra) -> None:
+        append_jsonl(self.results, record(self.dataset, self.name, sampler, seed, n, values, self.ref,
+                                          checkpoint=self.name, suite=self.config.suite, **extra))
+
+    def floor(self) -> None:
+        """The real-vs-real row, with the training log and the paper's figures for this w."""
+        n = min(10_000, self.config.n) if self.image else self.config.n
+        log = self.art / f"{self.name}-train-log.jsonl"
+        shutil.copyfile(self.run_dir / LOG, log)
+        artifacts = {"train_log": _artifact(log, self.results)}
+        w = load_w(self.run_dir / "reweight", self.run.prior.device)
+        for path in reweight_figures(self.run, w, self.art / f"{self.name}-figures"):  # Fig. 2 / 4 / 5, w/m
+            artifacts[f"figure:{path.stem}"] = _artifact(path, self.results)
+        self.record("real", 0, n, floor(self.dataset, n, ref=self.ref), label="real vs real (floor)",
+                    artifacts=artifacts)
+
+    def sample(self, name: str, sampler, seed: int, label: str, first: bool, **extra) -> None:
+        """Draw, evaluate and record one (sampler, seed); on the first seed keep a grid and,
+        for selecting samplers, the acceptance histogram."""
+        n, artifacts, start = self.config.n, {}, time.perf_counter()
+        if first and name in SELECTING:
+            hist, batch = acceptance_histogram(sampler, n, ProposalStream.from_seed(self.run.prior, seed))
+            path = self.art / f"{self.name}-{label}-acceptance.json"
+            path.write_text(json.dumps(hist))
+            artifacts["acceptance_hist"] = _artifact(path, self.results)
+        else:
+            batch = draw(sampler, self.run, n, seed)
+        metrics = IMAGE_METRICS if self.image else POINT_METRICS
+        values = evaluate_samples(as_exported(batch.x), self.dataset, metrics, seed, ref=self.ref)
+        if first:
+            path = self.art / f"{self.name}-{label}-samples.png".replace(" ", "_")
+            if self.image:
+                save_grid(to_uint8_images(batch.x[:64]).squeeze(1), path, nrow=8)
+            else:
+                save_scatter(batch.x[:2500], path, reference=self.ref.data.x_test[:2500], title=f"{self.name}: {label}")
+            artifacts["samples"] = _artifact(path, self.results)
+        cost = batch.cost.per_sample(n) | {"seconds": batch.cost.seconds,
+                                           "acceptance": n / max(batch.cost.proposals, 1)}
+        self.record(name, seed, n, values, label=label, sampler_options=sampler.params(), cost=cost,
+                    artifacts=artifacts, device=str(self.run.prior.device), wall_seconds=time.perf_counter() - start,
+                    **extra)
+        shown = ("fid", "precision", "recall", "emd", "in_between")
+        self.progress(f"{self.name} {label:<13} seed {seed}: " + " ".join(
+            f"{k}={v:.4g}" for k, v in values.items() if k in shown) + f" ms/image={cost['ms']:.3g}")
+
+
 def bench(config: BenchConfig, results: Path | str, device: str = "cpu", progress=print) -> Path:
-    """Run the bench, appending to ``results`` (JSONL); returns its path."""
+    """Run the bench, appending to ``results`` (JSONL); returns its path. Finished records
+    (checkpoint, label, seed) are skipped, so an interrupted bench resumes."""
     config, results = config.resolved(), Path(results)
     results.parent.mkdir(parents=True, exist_ok=True)
-    art = results.parent / "artifacts"
-    art.mkdir(exist_ok=True)
     done = _done(results)
     for ckpt in config.checkpoints:
-        run_dir = shipped(ckpt)
-        run = load_run(run_dir, device)
-        dataset = run.config.dataset
-        ref = reference(dataset)
-        image = ref.data.kind == "image"
-        metrics = IMAGE_METRICS if image else POINT_METRICS
-        if (ckpt, "real", 0) not in done:  # the floor row, and the training log for the report
-            n_floor = min(10_000, config.n) if image else config.n
-            log = art / f"{ckpt}-train-log.jsonl"
-            shutil.copyfile(run_dir / LOG, log)
-            artifacts = {"train_log": _artifact(log, results)}
-            # The paper's figures for this checkpoint's w (Fig. 2 on 2-D; Figs. 4 and 5 on images; w/m histogram).
-            for path in reweight_figures(run, load_w(run_dir / "reweight", device), art / f"{ckpt}-figures"):
-                artifacts[f"figure:{path.stem}"] = _artifact(path, results)
-            append_jsonl(results, record(dataset, ckpt, "real", 0, n_floor, floor(dataset, n_floor, ref=ref), ref,
-                                         checkpoint=ckpt, suite=config.suite, label="real vs real (floor)",
-                                         artifacts=artifacts))
+        b = _Bench(config, results, ckpt, device, progress)
+        if (b.name, "real vs real (floor)", 0) not in done:
+            b.floor()
         for name in config.samplers:
             sampler = None
-            for seed in config.seeds:
-                if (ckpt, name, seed) in done:
-                    continue
-                sampler = sampler or make_sampler(name, run, run_dir, **config.options.get(name, {}))
-                start = time.perf_counter()
-                artifacts = {}
-                if seed == config.seeds[0] and name in SELECTING:
-                    hist, batch = acceptance_histogram(sampler, config.n, ProposalStream.from_seed(run.prior, seed))
-                    path = art / f"{ckpt}-{name}-acceptance.json"
-                    path.write_text(json.dumps(hist))
-                    artifacts["acceptance_hist"] = _artifact(path, results)
-                else:
-                    batch = draw(sampler, run, config.n, seed)
-                values = evaluate_samples(as_exported(batch.x), dataset, metrics, seed, ref=ref)
-                if seed == config.seeds[0]:
-                    path = art / f"{ckpt}-{name}-samples.png"
-                    if image:
-                        save_grid(to_uint8_images(batch.x[:64]).squeeze(1), path, nrow=8)
-                    else:
-                        save_scatter(batch.x[:2500], path, reference=ref.data.x_test[:2500], title=f"{ckpt}: {name}")
-                    artifacts["samples"] = _artifact(path, results)
-                cost = batch.cost.per_sample(config.n) | {"seconds": batch.cost.seconds,
-                                                           "acceptance": config.n / max(batch.cost.proposals, 1)}
-                append_jsonl(results, record(dataset, ckpt, name, seed, config.n, values, ref, checkpoint=ckpt,
-                                             suite=config.suite, label=name, sampler_options=sampler.params(),
-                                             cost=cost, artifacts=artifacts, device=str(device),
-                                             wall_seconds=time.perf_counter() - start))
-                progress(f"{ckpt} {name:<13} seed {seed}: " + " ".join(
-                    f"{k}={v:.4g}" for k, v in values.items() if k in ("fid", "precision", "recall", "emd",
-                                                                        "in_between")) + f" ms/image={cost['ms']:.3g}")
+            for i, seed in enumerate(config.seeds):
+                if (b.name, name, seed) not in done:
+                    sampler = sampler or make_sampler(name, b.run, b.run_dir, **config.options.get(name, {}))
+                    b.sample(name, sampler, seed, name, first=i == 0)
+        for name, (knob, values) in config.sweeps.items():  # trade-off curves, first seed only
+            seed = config.seeds[0]
+            for value in values:
+                label = f"{name} {knob}={value:g}"
+                if (b.name, label, seed) not in done:
+                    sampler = make_sampler(name, b.run, b.run_dir, **{**config.options.get(name, {}), knob: value})
+                    b.sample(name, sampler, seed, label, first=False, knob=knob, value=value)
     return results
-
 
 
 def demo_config(quick: bool = False) -> BenchConfig:
     """What ``latentrw demo`` runs: every sampler on the shipped MNIST checkpoints, with N and
     step budgets (ours) chosen so it ends in about 10 minutes on 2 CPU cores (--quick: 2)."""
     if quick:
-        return BenchConfig("mnist", n=500, seeds=(0, 1), options=QUICK_OPTIONS,
-                           checkpoints=SUITES["mnist"][:1]).resolved()
-    return BenchConfig("mnist", n=1000, seeds=(0, 1, 2), options={"mh-gan": {"k": 160}, "ddls": {"steps": 100}}).resolved()
+        return BenchConfig("mnist", n=500, seeds=(0, 1), options=QUICK_OPTIONS, checkpoints=SUITES["mnist"][:1],
+                           sweeps={"latent-rs": ("acceptance", (0.5, 0.2)), "truncation": ("psi", (1.0, 2.0))}).resolved()
+    return BenchConfig("mnist", n=1000, seeds=(0, 1, 2), options={"mh-gan": {"k": 160}, "ddls": {"steps": 100}},
+                       sweeps=DEMO_SWEEPS).resolved()

@@ -449,19 +449,38 @@ def _parse_sampler_opts(specs: tuple[str, ...]) -> dict[str, dict]:
     return out
 
 
+def _parse_sweeps(specs: tuple[str, ...]) -> dict[str, tuple[str, tuple]]:
+    """``("drs:gamma=-8,-5",)`` → {"drs": ("gamma", (-8, -5))}."""
+    out = {}
+    for spec in specs:
+        name, _, rest = spec.partition(":")
+        knob, sep, values = rest.partition("=")
+        if not (name and knob and sep and values):
+            raise click.UsageError(f"--sweep {spec!r}: write SAMPLER:KNOB=V1,V2,...")
+        try:
+            out[name] = (knob.replace("-", "_"), tuple(json.loads(v) for v in values.split(",")))
+        except json.JSONDecodeError as exc:
+            raise click.UsageError(f"--sweep {spec!r}: values must be numbers") from exc
+    return out
+
+
 @main.command()
 @click.argument("suite", type=click.Choice(["synthetic", "mnist", "fashion-mnist"]))
 @click.option("--samplers", default=None, help="Comma-separated [every registered sampler].")
-@click.option("--checkpoints", default=None, help="Comma-separated shipped checkpoints [the suite's].")
+@click.option("--checkpoints", default=None,
+              help="Comma-separated shipped checkpoint names or run directories (with reweight/ and calibrated/) "
+                   "[the suite's].")
 @click.option("--seeds", default=None, help="Comma-separated sampling seeds [0,1,2; --quick 0,1].")
 @click.option("--n", "n", type=click.IntRange(min=1), default=None, help="Samples per (sampler, seed) [10000; --quick 500].")
 @click.option("--quick", is_flag=True, help="500 samples, 2 seeds and small step budgets.")
 @click.option("--opt", "opts", multiple=True, metavar="SAMPLER:KEY=VALUE", help="A sampler option (repeatable).")
+@click.option("--sweep", "sweeps", multiple=True, metavar="SAMPLER:KNOB=V1,V2,...",
+              help="Also draw SAMPLER at each value of KNOB on the first seed, for trade-off curves (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="[runs/bench-SUITE]")
 @click.option("--device", default="auto", help="cpu, cuda or auto.")
 @_user_errors
 def bench(suite: str, samplers: str | None, checkpoints: str | None, seeds: str | None, n: int | None, quick: bool,
-          opts: tuple[str, ...], out: Path | None, device: str) -> None:
+          opts: tuple[str, ...], sweeps: tuple[str, ...], out: Path | None, device: str) -> None:
     """Every sampler on the suite's shipped checkpoints, seeds apart: OUT/results.jsonl (resumable)."""
     from latentrw.bench import QUICK_OPTIONS, BenchConfig
     from latentrw.bench import bench as run_bench
@@ -473,7 +492,7 @@ def bench(suite: str, samplers: str | None, checkpoints: str | None, seeds: str 
     config = BenchConfig(suite, tuple(samplers.split(",")) if samplers else (),
                          tuple(int(s) for s in (seeds or ("0,1" if quick else "0,1,2")).split(",")),
                          n or (500 if quick else 10_000), options,
-                         tuple(checkpoints.split(",")) if checkpoints else ())
+                         tuple(checkpoints.split(",")) if checkpoints else (), _parse_sweeps(sweeps))
     out = out or Path("runs") / f"bench-{suite}"
     try:
         results = run_bench(config, out / "results.jsonl", resolve_device(device), progress=click.echo)

@@ -5,7 +5,8 @@ Per checkpoint: a table of mean ± t-based 95 % CI over seeds (:func:`latentrw.s
 of every metric and of the cost per accepted image, with the real-vs-real floor as its first
 row (Markdown and CSV); plots of time per image against precision (the paper's Fig. 3), of
 precision against recall, of the class histograms, of the acceptance histograms and of the
-training losses; the paper's Fig. 2/4/5 analogues and the w/m histogram drawn by the bench; and
+training losses; trade-off curves (precision against recall along each swept knob); the
+paper's Fig. 2/4/5 analogues and the w/m histogram drawn by the bench; and
 the sample grids. The HTML inlines every image, so it opens offline.
 """
 
@@ -52,7 +53,7 @@ def summarise(recs: list[dict]) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     for ckpt in dict.fromkeys(r.get("checkpoint", r["source"]) for r in recs):
         rows = []
-        mine = [r for r in recs if r.get("checkpoint", r["source"]) == ckpt]
+        mine = [r for r in recs if r.get("checkpoint", r["source"]) == ckpt and "knob" not in r]
         for label in dict.fromkeys(r.get("label") or r["sampler"] for r in mine):
             rs = [r for r in mine if (r.get("label") or r["sampler"]) == label]
             row = {"label": label, "sampler": rs[0]["sampler"], "seeds": len(rs), "n": rs[0]["n"],
@@ -174,6 +175,33 @@ def _finite(e: float) -> float:
     return e if math.isfinite(e) else 0.0
 
 
+def plot_tradeoffs(recs: list[dict], path: Path, title: str) -> Path | None:
+    """Precision against recall along each swept knob (records with ``knob``), with the base
+    sampler and each swept sampler at its defaults on the same seed marked beside them."""
+    sweeps = [r for r in recs if "knob" in r]
+    if not sweeps:
+        return None
+    seed = sweeps[0]["seed"]
+    same_seed = {r["label"]: r["metrics"] for r in recs if "knob" not in r and r["seed"] == seed}
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for name in dict.fromkeys(r["sampler"] for r in sweeps):
+        pts = sorted((r for r in sweeps if r["sampler"] == name), key=lambda r: r["value"])
+        line, = ax.plot([r["metrics"]["recall"] for r in pts], [r["metrics"]["precision"] for r in pts], "o-",
+                        ms=4, label=f"{name} ({pts[0]['knob']})")
+        for r in pts:
+            ax.annotate(f"{r['value']:g}", (r["metrics"]["recall"], r["metrics"]["precision"]), fontsize=6,
+                        xytext=(3, 2), textcoords="offset points")
+        if "recall" in same_seed.get(name, {}):
+            ax.plot(same_seed[name]["recall"], same_seed[name]["precision"], "s", color=line.get_color(), ms=6)
+    if "recall" in same_seed.get("base", {}):
+        ax.plot(same_seed["base"]["recall"], same_seed["base"]["precision"], "*", color="k", ms=12, label="base")
+    ax.set(xlabel="recall (k=3)", ylabel="precision (k=3)", title=title)
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
 def plot_class_histograms(recs: list[dict], path: Path, title: str) -> Path | None:
     """Fraction of samples per predicted class, first seed of each sampler."""
     first = {}
@@ -223,13 +251,18 @@ def build_report(results: Path | str, out: Path | str) -> Path:
           "over seeds; costs are per accepted image.\n"]
     sections = []
     for ckpt, rows in summary.items():
-        mine = [r for r in recs if r.get("checkpoint", r["source"]) == ckpt]
         n = rows[-1]["n"]
         table = markdown_table(rows)
         notes = options_notes(rows)
         md.append(f"## {ckpt}\n\n{n} samples per seed.\n\n{table}\n\nSampler options: " + "; ".join(notes) + "\n")
         figures = [plot_pareto(rows, out / f"{ckpt}-pareto.png", f"{ckpt}: time per image vs precision"),
                    plot_precision_recall(rows, out / f"{ckpt}-precision-recall.png", f"{ckpt}: precision / recall")]
+        everything = [r for r in recs if r.get("checkpoint", r["source"]) == ckpt]
+        tradeoffs = plot_tradeoffs(everything, out / f"{ckpt}-tradeoffs.png",
+                                   f"{ckpt}: trade-off curves (first seed; label: knob value, square: defaults)")
+        if tradeoffs:
+            figures.append(tradeoffs)
+        mine = [r for r in everything if "knob" not in r]
         classes = plot_class_histograms(mine, out / f"{ckpt}-classes.png", f"{ckpt}: predicted classes (first seed)")
         if classes:
             figures.append(classes)
