@@ -23,8 +23,6 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import torch
-
 from latentrw.acceptance import SELECTING, acceptance_histogram
 from latentrw.data import as_exported, to_uint8_images
 from latentrw.figures import reweight_figures
@@ -52,9 +50,9 @@ DEMO_SWEEPS: dict[str, tuple[str, tuple]] = {"latent-rs": ("acceptance", (0.8, 0
                                              "drs": ("gamma", (-8, -5, -3, -1)),
                                              "truncation": ("psi", (0.5, 0.9, 1.5, 2.0))}
 IMAGE_METRICS = ("fid", "kid", "prdc", "classes")
+POINT_METRICS = ("prdc", "emd")
 ORDER = ("base", "latent-rs", "latent-rs-ga", "latent-sir", "latent-ga", "truncation", "drs", "sir", "mh-gan", "dot",
          "ddls", "dgflow")  # the default order of samplers in the bench and its tables
-POINT_METRICS = ("prdc", "emd")
 
 
 @dataclass
