@@ -5,11 +5,33 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from latentrw.errors import ConfigError
+
+
+def _check_type(name: str, annotation: str, value: Any) -> None:
+    """Refuse a JSON value of the wrong type for field ``name`` (annotation as written, e.g.
+    ``"float | None"``), so a hand-edited config fails with a message, not a TypeError later."""
+    base, optional = annotation.split("[")[0].split("|")[0].strip(), "None" in annotation
+    if value is None:
+        if not optional:
+            raise ConfigError(f"config key {name} must not be null")
+        return
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = {"str": isinstance(value, str),
+          "int": number and isinstance(value, int),
+          "float": number and math.isfinite(value),
+          "dict": isinstance(value, dict) and all(isinstance(k, str) for k in value),
+          "tuple": isinstance(value, (list, tuple)) and len(value) == 2
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)}[base]
+    if not ok:
+        want = {"str": "a string", "int": "an integer", "float": "a finite number", "dict": "a JSON object",
+                "tuple": "a list of two finite numbers"}[base]
+        raise ConfigError(f"config key {name} must be {want}{' or null' if optional else ''}, not {value!r}")
 
 
 @dataclass
@@ -102,6 +124,9 @@ class TrainConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ConfigError(f"unknown config keys {unknown}; known keys: {sorted(known)}")
+        for f in dataclasses.fields(cls):
+            if f.name in d:
+                _check_type(f.name, f.type, d[f.name])
         d = dict(d)
         if d.get("betas") is not None:
             d["betas"] = tuple(d["betas"])
@@ -111,5 +136,5 @@ class TrainConfig:
     def load(cls, path: Path) -> "TrainConfig":
         try:
             return cls.from_dict(json.loads(Path(path).read_text()))
-        except (OSError, json.JSONDecodeError, TypeError) as exc:
+        except (OSError, ValueError, TypeError) as exc:  # ValueError: bad JSON or not UTF-8
             raise ConfigError(f"{path}: cannot read the training config ({exc})") from exc
