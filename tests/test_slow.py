@@ -80,3 +80,57 @@ def test_demo_quick_writes_a_report_of_every_sampler(tmp_path):
     assert len({r["sampler"] for r in recs}) == 13  # 12 samplers and the real-vs-real floor
     page = (tmp_path / "demo" / "report" / "report.html").read_text()
     assert page.count("<img ") >= 12 + 5 and "mh-gan" in page
+
+
+def _kill_when(proc, ready, timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline and not ready():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def test_kill_9_during_w_training_then_resume_matches_uninterrupted(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = tmp_path / "run"
+    out = subprocess.run(CLI + ["train", "--dataset", "25gaussians", "--model", "toy", "--objective", "wgan-gp",
+                                "--epochs", "1", "--batch-size", "500", "--device", "cpu", "--quiet", "--out", str(run)],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr
+    args = CLI + ["reweight", str(run), "--steps", "600", "--n-d", "2", "--batch-size", "64", "--device", "cpu",
+                  "--quiet", "--no-figures"]
+    ref = subprocess.run(args + ["--out", str(tmp_path / "ref")], capture_output=True, text=True, env=env, timeout=600)
+    assert ref.returncode == 0, ref.stderr
+    w_dir = tmp_path / "w"
+    proc = subprocess.Popen(args + ["--out", str(w_dir)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _kill_when(proc, lambda: (w_dir / "state.safetensors").exists())  # after the step-200 checkpoint
+    assert not (w_dir / "log.jsonl").read_text().count('"step": 600'), "killed too late to test anything"
+    out = subprocess.run(args + ["--out", str(w_dir)], capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr
+    from latentrw.reweight import load_w
+
+    a, b = load_w(w_dir), load_w(tmp_path / "ref")
+    for (k, v1), v2 in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(v1, v2), k
+    assert (w_dir / "log.jsonl").read_text() == (tmp_path / "ref" / "log.jsonl").read_text()
+
+
+def test_kill_9_during_bench_then_rerun_completes_it_unchanged(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    args = CLI + ["bench", "synthetic", "--quick", "--checkpoints", "swissroll", "--samplers", "base,latent-rs,sir,dot",
+                  "--device", "cpu"]
+    ref = subprocess.run(args + ["--out", str(tmp_path / "ref")], capture_output=True, text=True, env=env, timeout=600)
+    assert ref.returncode == 0, ref.stderr
+    results = tmp_path / "bench" / "results.jsonl"
+    proc = subprocess.Popen(args + ["--out", str(results.parent)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _kill_when(proc, lambda: results.exists() and results.read_text().count("\n") >= 4)
+    with open(results, "a") as f:  # as if the kill had cut a record in half
+        f.write('{"checkpoint": "swissroll", "label": "d')
+    out = subprocess.run(args + ["--out", str(results.parent)], capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr
+
+    def metrics(path):
+        return {(r["label"], r["seed"]): r["metrics"] for r in map(json.loads, path.read_text().splitlines())}
+
+    assert metrics(results) == metrics(tmp_path / "ref" / "results.jsonl")

@@ -26,7 +26,7 @@ from pathlib import Path
 from latentrw.acceptance import SELECTING, acceptance_histogram
 from latentrw.data import as_exported, to_uint8_images
 from latentrw.figures import reweight_figures
-from latentrw.fileio import sha256_file
+from latentrw.fileio import drop_partial_line, sha256_file
 from latentrw.images import save_grid, save_scatter
 from latentrw.metrics.evaluate import append_jsonl, evaluate_samples, floor, record, reference
 from latentrw.reweight import load_w
@@ -164,6 +164,7 @@ def bench(config: BenchConfig, results: Path | str, device: str = "cpu", progres
     (checkpoint, label, seed) are skipped, so an interrupted bench resumes."""
     config, results = config.resolved(), Path(results)
     results.parent.mkdir(parents=True, exist_ok=True)
+    drop_partial_line(results)
     done = _done(results)
     for ckpt in config.checkpoints:
         b = _Bench(config, results, ckpt, device, progress)

@@ -434,9 +434,6 @@ def classifier_train(dataset: str, epochs: int, seed: int, out: Path | None) -> 
                f"sha256 {sha256_file(out)} (use it with `latentrw evaluate --classifier {out}`)")
 
 
-if __name__ == "__main__":
-    main()
-
 
 def _parse_sampler_opts(specs: tuple[str, ...]) -> dict[str, dict]:
     """``("ddls:steps=100",)`` → {"ddls": {"steps": 100}}."""
@@ -532,3 +529,7 @@ def demo(quick: bool, out: Path, device: str) -> None:
     results = run_bench(config, out / "results.jsonl", resolve_device(device), progress=click.echo)
     page = build_report(results, out / "report")
     click.echo(f"\nreport: {page.resolve()}\n(open it in a browser; tables in {page.parent / 'table.md'})")
+
+
+if __name__ == "__main__":
+    main()

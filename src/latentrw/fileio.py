@@ -57,3 +57,13 @@ def truncate_jsonl(path: Path, step: int) -> None:
         except (ValueError, KeyError, TypeError):
             continue
     atomic_write_bytes(Path(path), "".join(line + "\n" for line in keep).encode())
+
+
+def drop_partial_line(path: Path) -> None:
+    """Cut a JSONL file back to its last complete line (a kill can leave half a record)."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        atomic_write_bytes(path, data[:data.rfind(b"\n") + 1])
