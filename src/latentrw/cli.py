@@ -531,5 +531,20 @@ def demo(quick: bool, out: Path, device: str) -> None:
     click.echo(f"\nreport: {page.resolve()}\n(open it in a browser; tables in {page.parent / 'table.md'})")
 
 
+@main.command()
+@click.argument("src", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("dst", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--key", default=None, help="Convert only this entry of the file (e.g. state_dict, generator).")
+@_user_errors
+def convert(src: Path, dst: Path, key: str | None) -> None:
+    """Convert a trusted PyTorch .pt/.pth weights file to safetensors (torch.load with weights_only=True).
+
+    The only place latentrw reads a pickle-based file, and only when you run it."""
+    from latentrw.convert import convert as run_convert
+
+    tensors = run_convert(src, dst, key)
+    click.echo(f"{dst}: {len(tensors)} tensors, {sum(t.numel() for t in tensors.values()):,} numbers")
+
+
 if __name__ == "__main__":
     main()
