@@ -134,3 +134,12 @@ def test_kill_9_during_bench_then_rerun_completes_it_unchanged(tmp_path):
         return {(r["label"], r["seed"]): r["metrics"] for r in map(json.loads, path.read_text().splitlines())}
 
     assert metrics(results) == metrics(tmp_path / "ref" / "results.jsonl")
+
+
+def test_outside_gan_example_runs_end_to_end():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "STEPS": "600", "W_STEPS": "200", "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(["bash", os.path.join(root, "examples", "outside_gan", "run_example.sh")], env=env,
+                         capture_output=True, text=True, timeout=900, cwd=root)
+    assert out.returncode == 0, out.stdout[-1500:] + out.stderr[-1500:]
+    assert "report: " in out.stdout

@@ -120,9 +120,11 @@ class _Bench:
     def floor(self) -> None:
         """The real-vs-real row, with the training log and the paper's figures for this w."""
         n = min(10_000, self.config.n) if self.image else self.config.n
-        log = self.art / f"{self.name}-train-log.jsonl"
-        shutil.copyfile(self.run_dir / LOG, log)
-        artifacts = {"train_log": _artifact(log, self.results)}
+        artifacts = {}
+        if (self.run_dir / LOG).is_file():  # an imported outside GAN has no training log
+            log = self.art / f"{self.name}-train-log.jsonl"
+            shutil.copyfile(self.run_dir / LOG, log)
+            artifacts["train_log"] = _artifact(log, self.results)
         w = load_w(self.run_dir / "reweight", self.run.prior.device)
         for path in reweight_figures(self.run, w, self.art / f"{self.name}-figures"):  # Fig. 2 / 4 / 5, w/m
             artifacts[f"figure:{path.stem}"] = _artifact(path, self.results)

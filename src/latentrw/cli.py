@@ -36,8 +36,16 @@ def _user_errors(fn):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(package_name="latentrw")
-def main() -> None:
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE:FACTORY",
+              help="Trust this outside model factory, so runs made by `latentrw import-gan` load (repeatable; "
+                   "or LATENTRW_PLUGINS=spec1,spec2).")
+@_user_errors
+def main(plugins: tuple[str, ...]) -> None:
     """latentrw: train GANs on MNIST, Fashion-MNIST and 2-D data, and improve their samples."""
+    from latentrw.models.plugin import trust
+
+    for spec in plugins:
+        trust(spec)
 
 
 @main.group()
@@ -544,6 +552,37 @@ def convert(src: Path, dst: Path, key: str | None) -> None:
 
     tensors = run_convert(src, dst, key)
     click.echo(f"{dst}: {len(tensors)} tensors, {sum(t.numel() for t in tensors.values()):,} numbers")
+
+
+@main.command("import-gan")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--dataset", type=click.Choice(DATASETS.names()), required=True, help="What G makes (and the metrics' reference).")
+@click.option("--z-dim", type=click.IntRange(min=1), required=True)
+@click.option("--prior", type=click.Choice(PRIORS.names()), default="gaussian")
+@click.option("--generator", required=True, metavar="MODULE:FACTORY", help="Import path of a function returning G.")
+@click.option("--g-weights", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
+              help="G's state dict as safetensors (`latentrw convert` makes one from a .pt).")
+@click.option("--g-kwargs", default="{}", help="JSON keyword arguments of the generator factory.")
+@click.option("--discriminator", default=None, metavar="MODULE:FACTORY", help="Import path of a function returning D.")
+@click.option("--d-weights", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None)
+@click.option("--d-kwargs", default="{}", help="JSON keyword arguments of the discriminator factory.")
+@click.option("--gp-weight", type=click.FloatRange(min=0), default=None, help="Gradient penalty D was trained with.")
+@_user_errors
+def import_gan(out: Path, dataset: str, z_dim: int, prior: str, generator: str, g_weights: Path, g_kwargs: str,
+               discriminator: str | None, d_weights: Path | None, d_kwargs: str, gp_weight: float | None) -> None:
+    """Make a run directory around a GAN trained outside latentrw (every other command then works on it,
+    given `latentrw --plugin MODULE:FACTORY ...`)."""
+    from latentrw.run import import_run
+
+    try:
+        kwargs = json.loads(g_kwargs), json.loads(d_kwargs)
+    except json.JSONDecodeError as exc:
+        raise click.UsageError(f"--g-kwargs/--d-kwargs must be JSON objects ({exc})") from exc
+    run = import_run(out, dataset, z_dim, generator, g_weights, discriminator, d_weights, prior, kwargs[0], kwargs[1],
+                     gp_weight)
+    specs = " ".join(f"--plugin {s}" for s in (generator, discriminator) if s)
+    click.echo(f"{run}: run directory of the outside GAN. Next, e.g.:\n  latentrw {specs} reweight {run}\n"
+               f"  latentrw {specs} calibrate {run}\n  latentrw {specs} evaluate {run} --sampler latent-rs")
 
 
 if __name__ == "__main__":

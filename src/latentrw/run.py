@@ -97,3 +97,70 @@ def _from_train_state(path: Path, device: torch.device | str) -> tuple[torch.nn.
     for name, module in (("G", G), ("D", D), ("prior", prior)):
         load_state_into(module, {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")}, path)
     return G.to(device), D.to(device), prior.to(device), int(head["step"])
+
+
+def import_run(out: Path | str, dataset: str, z_dim: int, generator: str, g_weights: Path | str,
+               discriminator: str | None = None, d_weights: Path | str | None = None, prior: str = "gaussian",
+               g_kwargs: dict | None = None, d_kwargs: dict | None = None, gp_weight: float | None = None) -> Path:
+    """Make a run directory around a GAN trained outside latentrw, so that every command
+    (reweight, calibrate, sample, evaluate, bench --checkpoints DIR) works on it.
+
+    ``generator``/``discriminator`` are import paths ``package.module:factory`` (trusted here,
+    since you name them), called with ``g_kwargs``/``d_kwargs``; ``g_weights``/``d_weights`` are
+    plain safetensors state dicts (``latentrw convert`` makes one from a ``.pt``). G must map
+    ``z_dim``-dimensional latents from ``prior`` to samples of ``dataset`` in model scale
+    ([-1, 1] images of shape (1, 28, 28), or 2-D points); D must give one logit per sample.
+    Without a discriminator a fresh latentrw one (mlp for images, toy for points) stands in:
+    calibration then trains it from scratch and DOT, which needs a trained critic, is meaningless.
+    ``gp_weight`` is the gradient penalty D was trained with, if any (the reweighting critic and
+    the calibration keep it)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from latentrw.checkpoint import save_module, save_tensors
+    from latentrw.data import DATASETS, load_dataset
+    from latentrw.fileio import atomic_write_json
+    from latentrw.models import MODELS, PLUGIN
+    from latentrw.models.plugin import build_plugin, trust
+
+    out = Path(out)
+    if dataset not in DATASETS:
+        raise CheckpointError(f"unknown dataset {dataset!r}; choose one of: {', '.join(DATASETS.names())}")
+    data = load_dataset(dataset)
+
+    def plugin(spec: str, kwargs: dict | None, weights: Path | str) -> torch.nn.Module:
+        trust(spec)
+        model = build_plugin({"factory": spec, "kwargs": kwargs or {}})
+        try:
+            tensors = load_file(str(weights))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise CheckpointError(f"{weights}: not a safetensors state dict ({exc}); `latentrw convert` turns a "
+                                  f".pt into one") from exc
+        load_state_into(model, tensors, Path(weights))
+        return model.eval()
+
+    G = plugin(generator, g_kwargs, g_weights)
+    if discriminator is not None:
+        if d_weights is None:
+            raise CheckpointError("a discriminator needs its weights (d_weights)")
+        D, d_head = plugin(discriminator, d_kwargs, d_weights), {"family": PLUGIN}
+    else:
+        family = "mlp" if data.kind == "image" else "toy"
+        D = getattr(MODELS.get(family), "discriminator")(in_shape=data.sample_shape)
+        d_head = {"family": family}
+    prior_model = build_prior(prior, {"z_dim": z_dim})
+    with torch.no_grad():  # the shapes the rest of latentrw relies on
+        x = G(prior_model.sample(2, torch.Generator().manual_seed(0)))
+        if tuple(x.shape[1:]) != data.sample_shape:
+            raise CheckpointError(f"{generator} makes samples of shape {tuple(x.shape[1:])}, but {dataset} samples "
+                                  f"are {data.sample_shape}")
+        d = D(x)
+        if d.numel() != 2:
+            raise CheckpointError(f"the discriminator gives {tuple(d.shape)} for 2 samples; it must give one logit each")
+    out.mkdir(parents=True, exist_ok=True)
+    config = TrainConfig(dataset=dataset, model=PLUGIN, prior=prior, z_dim=z_dim, gp_weight=gp_weight, epochs=1)
+    atomic_write_json(out / CONFIG, config.to_dict())
+    save_module(out / G_FILE, G, {"family": PLUGIN, "role": "generator", "config": G.config, "step": 0})
+    save_module(out / D_FILE, D, {**d_head, "role": "discriminator", "config": D.config, "step": 0})
+    save_tensors(out / PRIOR_FILE, prior_model.state_dict(), {"name": prior, "config": prior_model.config, "step": 0})
+    return out
