@@ -131,3 +131,28 @@ def test_model_w_and_calibrated_headers_are_validated(tmp_path, header, data):
     for load in (load_w, load_calibrated):
         with pytest.raises(CheckpointError):
             load(tmp_path)
+
+
+@FUZZ
+@given(data=st.data())
+def test_npz_and_image_readers_read_or_refuse(tmp_path, data):
+    import io
+
+    from PIL import Image
+
+    from latentrw.data.user import _from_npz, _image
+
+    buf = io.BytesIO()
+    np.savez(buf, x_train=np.zeros((3, 4, 4), np.uint8), x_test=np.ones((2, 4, 4), np.uint8))
+    (tmp_path / "f.npz").write_bytes(data.draw(st.one_of(st.binary(max_size=128), mutated(buf.getvalue()))))
+    try:
+        _from_npz(tmp_path / "f.npz", 0.1, 0)
+    except DataError:
+        pass
+    png = io.BytesIO()
+    Image.new("L", (5, 3), 9).save(png, format="PNG")
+    (tmp_path / "f.png").write_bytes(data.draw(st.one_of(st.binary(max_size=128), mutated(png.getvalue()))))
+    try:
+        assert _image(tmp_path / "f.png", 8).shape == (8, 8)
+    except DataError:
+        pass

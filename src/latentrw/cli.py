@@ -72,6 +72,28 @@ def data_prepare(names: tuple[str, ...], source_dir: Path | None) -> None:
             click.echo(f"  sha256 {digest}  {fname}")
 
 
+@data.command("add")
+@click.argument("name")
+@click.option("--npz", "npz", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Arrays x_train/x_test (and y_train/y_test), or a single x: uint8 images (N,H,W) or points (N,2).")
+@click.option("--images", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="A folder of PNG/JPEG files, any size: grayscale, resized and centre-cropped to --size.")
+@click.option("--size", type=click.IntRange(8, 256), default=28, help="Image side in pixels (--images).")
+@click.option("--test-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1,
+              help="Held out as the test split when the source has no split.")
+@_user_errors
+def data_add(name: str, npz: Path | None, images: Path | None, size: int, test_fraction: float) -> None:
+    """Add your own data as dataset NAME (an .npz or a folder of images), usable by every command."""
+    from latentrw.data.user import add_dataset, load
+
+    if (npz is None) == (images is None):
+        raise click.UsageError("give exactly one of --npz FILE or --images DIR")
+    folder = add_dataset(name, npz or images, size, test_fraction)
+    ds = load(name)
+    click.echo(f"{name}: {ds.kind}, {len(ds.x_train)} train / {len(ds.x_test)} test of shape "
+               f"{tuple(ds.x_train.shape[1:])}, labels {'yes' if ds.y_train is not None else 'no'}; in {folder}")
+
+
 @data.command("list")
 def data_list() -> None:
     """List the registered datasets."""

@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from latentrw.data import fashion_mnist, idx_images, mnist, synthetic
+from latentrw.data import fashion_mnist, idx_images, mnist, synthetic, user
 from latentrw.data.dataset import Dataset, as_exported, quantize_images, to_uint8_images
 from latentrw.registry import Registry
 
@@ -27,6 +27,9 @@ DATASETS.add("mnist", DatasetEntry(partial(idx_images.load, mnist.SPEC), "image"
 DATASETS.add("fashion-mnist", DatasetEntry(partial(idx_images.load, fashion_mnist.SPEC), "image"))
 for _name in synthetic.GENERATORS:
     DATASETS.add(_name, DatasetEntry(lambda source_dir=None, _n=_name: synthetic.load(_n), "points"))
+for _name, _kind in user.entries().items():  # added with `latentrw data add` (latentrw.data.user)
+    if _name not in DATASETS:
+        DATASETS.add(_name, DatasetEntry(lambda source_dir=None, _n=_name: user.load(_n), _kind))
 
 
 def load_dataset(name: str, source_dir: Path | str | None = None) -> Dataset:

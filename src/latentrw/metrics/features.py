@@ -91,11 +91,17 @@ def _coordinates() -> FeatureExtractor:
     return FeatureExtractor("coordinates", lambda x: (x.flatten(1), None), 2, "coordinates")
 
 
+def register_points_extractor(name: str) -> None:
+    """2-D point sets are compared on their coordinates."""
+    if name not in EXTRACTORS:
+        register_extractor(name, _coordinates)
+
+
 for _name in SHIPPED:
     register_extractor(_name, lambda _n=_name: classifier_extractor(_n))
 for _name in DATASETS:
     if DATASETS.get(_name).kind == "points":
-        register_extractor(_name, _coordinates)
+        register_points_extractor(_name)
 
 _CACHE: dict[str, FeatureExtractor] = {}
 
@@ -103,5 +109,10 @@ _CACHE: dict[str, FeatureExtractor] = {}
 def get_extractor(dataset: str) -> FeatureExtractor:
     """The (cached) extractor registered for ``dataset``."""
     if dataset not in _CACHE:
+        if dataset not in EXTRACTORS:
+            raise CheckpointError(
+                f"no feature extractor is registered for dataset {dataset}: pass `--classifier FILE` to "
+                f"`latentrw evaluate` (`latentrw classifier train {dataset}` trains one if the data has labels), or "
+                "register one with latentrw.metrics.features.register_extractor")
         _CACHE[dataset] = EXTRACTORS.get(dataset)()
     return _CACHE[dataset]
