@@ -9,10 +9,9 @@ the metrics' reference set.
 - a folder of PNG/JPEG files (any size, any mode): converted to grayscale, the shorter side
   resized to ``size`` and centre-cropped to ``size`` × ``size``; split by ``test_fraction``.
 
-The image metrics need a feature extractor for the dataset: give ``latentrw evaluate
---classifier FILE`` (``latentrw classifier train NAME`` trains one when the data has labels) or
-register one with :func:`latentrw.metrics.features.register_extractor`; 2-D points use their
-coordinates.
+The image metrics need a feature extractor for the dataset: register one with
+:func:`latentrw.metrics.features.register_extractor` or give ``latentrw evaluate --classifier
+FILE``; 2-D points use their coordinates.
 """
 
 from __future__ import annotations

@@ -111,8 +111,8 @@ def get_extractor(dataset: str) -> FeatureExtractor:
     if dataset not in _CACHE:
         if dataset not in EXTRACTORS:
             raise CheckpointError(
-                f"no feature extractor is registered for dataset {dataset}: pass `--classifier FILE` to "
-                f"`latentrw evaluate` (`latentrw classifier train {dataset}` trains one if the data has labels), or "
-                "register one with latentrw.metrics.features.register_extractor")
+                f"no feature extractor is registered for dataset {dataset}: register one with "
+                f"latentrw.metrics.features.register_extractor({dataset!r}, factory), or pass a classifier file "
+                "to `latentrw evaluate --classifier FILE`")
         _CACHE[dataset] = EXTRACTORS.get(dataset)()
     return _CACHE[dataset]
