@@ -353,10 +353,12 @@ def _make_sampler(run, run_dir: Path, sampler: str, w_dir: Path | None, batch_si
 @click.option("--batch-size", type=click.IntRange(min=1), default=1000)
 @click.option("--device", default="auto", help="cpu, cuda or auto.")
 @click.option("--no-png", is_flag=True, help="Write only samples.npz and the preview grid.")
+@click.option("--shard-size", type=click.IntRange(min=1), default=None,
+              help="Large N: stream the samples to OUT/x_NNNNN.npy shards of this size (and index.json) instead.")
 @_sampler_options
 @_user_errors
-def sample(run_dir: Path, n: int, out: Path, seed: int, batch_size: int, device: str, no_png: bool, sampler: str,
-           w_dir: Path | None, **sampler_options) -> None:
+def sample(run_dir: Path, n: int, out: Path, seed: int, batch_size: int, device: str, no_png: bool,
+           shard_size: int | None, sampler: str, w_dir: Path | None, **sampler_options) -> None:
     """Draw N samples from a trained run (with a post-hoc sampler) and export them."""
     from latentrw.run import load_run
     from latentrw.sample import export
@@ -364,6 +366,13 @@ def sample(run_dir: Path, n: int, out: Path, seed: int, batch_size: int, device:
 
     run = load_run(run_dir, resolve_device(device))
     chosen = _make_sampler(run, run_dir, sampler, w_dir, batch_size, **sampler_options)
+    if shard_size:
+        from latentrw.shards import write_shards
+
+        index = write_shards(chosen, run, n, out, seed, shard_size, progress=click.echo)
+        click.echo(f"{n} samples in {len(index['shards'])} shards under {out} (index.json); "
+                   f"`latentrw evaluate {out}` streams them")
+        return
     info = export(run, n, out, seed=seed, batch_size=batch_size, pngs=not no_png, sampler=chosen)
     click.echo(f"{info['n']} samples from {run_dir} (step {run.step}, sampler {sampler}) written to {out} "
                f"({info['npz']})" + (f"; {info['cost']}" if "cost" in info else ""))
@@ -384,10 +393,12 @@ def sample(run_dir: Path, n: int, out: Path, seed: int, batch_size: int, device:
 @click.option("--no-floor", is_flag=True, help="Skip the real-vs-real floor column.")
 @click.option("--device", default="auto", help="cpu, cuda or auto.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1000, help="Compute batch of the sampler.")
+@click.option("--subsample", type=click.IntRange(min=10), default=10_000,
+              help="Sharded samples: P/R, density/coverage, KID and EMD on this many (FID and class statistics on all).")
 @_sampler_options
 @_user_errors
 def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str, results: Path,
-             classifier_path: Path | None, no_floor: bool, device: str, batch_size: int, sampler: str,
+             classifier_path: Path | None, no_floor: bool, device: str, batch_size: int, subsample: int, sampler: str,
              w_dir: Path | None, **sampler_options) -> None:
     """Evaluate samples: a run directory (draws N), a folder of PNGs or an .npz."""
     from latentrw.data import as_exported
@@ -414,6 +425,22 @@ def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str,
                  "cost": batch.cost.per_sample(n) | {"seconds": batch.cost.seconds}}
     elif sampler != "base" or any(v not in (None, ()) for v in sampler_options.values()):
         raise click.UsageError("--sampler and its options apply to a run directory, not to stored samples")
+    elif (source / "index.json").is_file():  # shards from `latentrw sample --shard-size`: streamed
+        from latentrw.shards import evaluate_shards, read_index
+
+        dataset = dataset or read_index(source)["dataset"]
+        extractor = classifier_extractor(dataset, classifier_path) if classifier_path else None
+        ref = reference(dataset, extractor=extractor, progress=True)
+        values = evaluate_shards(source, dataset, chosen, seed, subsample, ref)
+        append_jsonl(results, record(dataset, str(source.resolve()), None, seed, values["n"], values, ref,
+                                     source_kind="shards"))
+        click.echo(f"{dataset}: {values['n']} samples streamed from {source} (k-NN/OT metrics on a subsample of "
+                   f"{values['subsample']})")
+        for key, value in values.items():
+            if isinstance(value, float):
+                click.echo(f"{key:<22}{value:>12.4f}")
+        click.echo(f"appended to {results}")
+        return
     elif source.is_dir():
         x, kind, sampler = load_png_folder(source), "png-folder", None
     else:
