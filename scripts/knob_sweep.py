@@ -79,21 +79,21 @@ def plot(results: Path, path: Path, title: str) -> None:
 
     recs = [json.loads(line) for line in results.read_text().splitlines()]
     for r in recs:  # flatten: metrics and cost per sample side by side
-        r.update(r.pop("metrics"), proposals=r["cost"]["proposals"])
+        r.update(r.pop("metrics"), ms=r["cost"]["ms"])
     quality = "in_between" if "in_between" in recs[0] else "emd"
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10.5, 4), layout="constrained")
     for name in dict.fromkeys(r["sampler"] for r in recs):
         rs = sorted((r for r in recs if r["sampler"] == name), key=lambda r: r["value"])
         style = dict(marker="*", ms=12, ls="none", color="k") if name == "base" else dict(marker="o")
         label = name if name == "base" else f"{name} ({rs[0]['knob']})"
         ax.plot([r["recall"] for r in rs], [r["precision"] for r in rs], label=label, **style)
-        bx.plot([r["proposals"] for r in rs], [r[quality] for r in rs], label=label, **style)
+        bx.plot([r["ms"] for r in rs], [r[quality] for r in rs], label=label, **style)
         if name != "base":
             for r in rs:
                 ax.annotate(f"{r['value']:g}", (r["recall"], r["precision"]), fontsize=6, xytext=(3, 2),
                             textcoords="offset points")
     ax.set(xlabel="recall (k=3)", ylabel="precision (k=3)", title="precision / recall; label: knob value")
-    bx.set(xscale="log", xlabel="proposals per sample", ylabel=quality.replace("_", "-") + " (lower is better)",
+    bx.set(xscale="log", xlabel="ms per sample (this machine)", ylabel=quality.replace("_", "-") + " (lower is better)",
            title="quality vs cost")
     ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
