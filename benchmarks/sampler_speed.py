@@ -19,7 +19,6 @@ default places).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from latentrw.bench import ORDER
 from latentrw.run import load_run
 from latentrw.sample import draw, make_sampler
 from latentrw.shipped import shipped
+from latentrw.specs import parse_options
 from latentrw.train import resolve_device
 
 
@@ -49,19 +49,6 @@ def per_latent_seconds(net: torch.nn.Module, z: torch.Tensor, batch: int, repeat
         _sync(z.device)
         times.append(time.perf_counter() - start)
     return statistics.median(times[1:]) / len(z)
-
-
-def parse_options(specs: list[str]) -> dict[str, dict]:
-    """``ddls:steps=100`` → {"ddls": {"steps": 100}} (numbers parsed, else strings)."""
-    out: dict[str, dict] = {}
-    for spec in specs:
-        name, _, kv = spec.partition(":")
-        key, _, value = kv.partition("=")
-        try:
-            out.setdefault(name, {})[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out.setdefault(name, {})[key] = value
-    return out
 
 
 def main() -> None:

@@ -21,18 +21,11 @@ import json
 from pathlib import Path
 
 from latentrw.data import as_exported
+from latentrw.fileio import drop_partial_line
 from latentrw.metrics.evaluate import append_jsonl, evaluate_samples, record, reference
 from latentrw.run import load_run
 from latentrw.sample import draw, make_sampler
-
-
-def parse_sweep(spec: str) -> tuple[str, str, list[float]]:
-    """``drs:gamma=-8,-5.5`` → ("drs", "gamma", [-8, -5.5]); integers stay integers (``sir:k=5``)."""
-    name, _, rest = spec.partition(":")
-    knob, _, values = rest.partition("=")
-    if not (name and knob and values):
-        raise SystemExit(f"--sweep {spec!r}: expected SAMPLER:KNOB=V1,V2,...")
-    return name, knob, [int(v) if v.lstrip("-").isdigit() else float(v) for v in values.split(",")]
+from latentrw.specs import parse_sweep
 
 
 def main() -> None:
@@ -45,19 +38,23 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None, help="[RUN/sweep]")
     args = ap.parse_args()
-    sweeps = [parse_sweep(s) for s in args.sweep]
+    try:
+        sweeps = [parse_sweep(s) for s in args.sweep]
+    except ValueError as exc:
+        raise SystemExit(f"--sweep {exc}") from exc
     out = args.out or args.run / "sweep"
     out.mkdir(parents=True, exist_ok=True)
     results = out / "sweep.jsonl"
-    done = {(r["sampler"], r["knob"], r["value"]) for r in map(json.loads, results.read_text().splitlines())} \
+    drop_partial_line(results)  # a killed run may have left half a record
+    done = {(r["sampler"], r["knob"], r["value"], r["seed"], r["n"]) for r in map(json.loads, results.read_text().splitlines())} \
         if results.is_file() else set()
 
     run = load_run(args.run)
     ref = reference(run.config.dataset)
     metrics = ("fid", "prdc", "classes") if ref.data.kind == "image" else ("prdc", "emd")
-    points = [("base", "", 0.0)] + [(name, knob, v) for name, knob, values in sweeps for v in values]
+    points = [("base", "", 0)] + [(name, knob, v) for name, knob, values in sweeps for v in values]
     for name, knob, value in points:
-        if (name, knob, value) in done:
+        if (name, knob, value, args.seed, args.n) in done:
             continue
         sampler = make_sampler(name, run, args.run, args.w_dir, calibrated_dir=args.calibrated_dir,
                                **({knob: value} if knob else {}))
@@ -68,24 +65,24 @@ def main() -> None:
                                      ref, knob=knob, value=value, sampler_options=sampler.params(), cost=cost))
         print(f"{name:<12} {f'{knob}={value:g}' if knob else '':<16} proposals/sample={cost['proposals']:.3g} "
               + " ".join(f"{k}={v:.4f}" for k, v in values.items() if isinstance(v, float)), flush=True)
-    plot(results, out / "sweep.png", f"{args.run.name}, {args.n} samples, seed {args.seed}")
+    plot(results, out / "sweep.png", f"{args.run.name}, {args.n} samples, seed {args.seed}", args.seed, args.n)
 
 
-def plot(results: Path, path: Path, title: str) -> None:
+def plot(results: Path, path: Path, title: str, seed: int, n: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    recs = [json.loads(line) for line in results.read_text().splitlines()]
+    recs = [r for r in map(json.loads, results.read_text().splitlines()) if r["seed"] == seed and r["n"] == n]
     for r in recs:  # flatten: metrics and cost per sample side by side
         r.update(r.pop("metrics"), ms=r["cost"]["ms"])
     quality = "in_between" if "in_between" in recs[0] else "emd"
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10.5, 4), layout="constrained")
-    for name in dict.fromkeys(r["sampler"] for r in recs):
-        rs = sorted((r for r in recs if r["sampler"] == name), key=lambda r: r["value"])
+    for name, knob in dict.fromkeys((r["sampler"], r["knob"]) for r in recs):  # one line per (sampler, knob)
+        rs = sorted((r for r in recs if (r["sampler"], r["knob"]) == (name, knob)), key=lambda r: r["value"])
         style = dict(marker="*", ms=12, ls="none", color="k") if name == "base" else dict(marker="o")
-        label = name if name == "base" else f"{name} ({rs[0]['knob']})"
+        label = name if name == "base" else f"{name} ({knob})"
         ax.plot([r["recall"] for r in rs], [r["precision"] for r in rs], label=label, **style)
         bx.plot([r["ms"] for r in rs], [r[quality] for r in rs], label=label, **style)
         if name != "base":

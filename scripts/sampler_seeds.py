@@ -30,19 +30,10 @@ from latentrw.run import load_run
 from latentrw.sample import draw, make_sampler
 from latentrw.samplers import SAMPLERS as REGISTRY
 from latentrw.samplers.calibrate import D_FILE, CalibrationConfig, calibrate, run_gp_weight
+from latentrw.specs import parse_options
 from latentrw.stats import mean_ci
 
 SAMPLERS = "base,latent-rs,latent-rs-ga,latent-sir,latent-ga"
-
-
-def parse_options(specs: list[str]) -> dict[str, dict]:
-    """``latent-ga:step_size=0.05`` → {"latent-ga": {"step_size": 0.05}}."""
-    out: dict[str, dict] = {}
-    for spec in specs:
-        name, _, kv = spec.partition(":")
-        key, _, value = kv.partition("=")
-        out.setdefault(name, {})[key] = json.loads(value) if value[:1] in "0123456789-tfn[{\"" else value
-    return out
 
 
 def train_seed(run_dir: Path, run, real: torch.Tensor, seed: int, steps: int) -> Path:

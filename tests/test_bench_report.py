@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from latentrw.bench import QUICK_OPTIONS, BenchConfig, bench
-from latentrw.errors import CheckpointError, DataError
+from latentrw.errors import CheckpointError, ConfigError, DataError
 from latentrw.fileio import sha256_file
 from latentrw.images import save_grid
 from latentrw.report import build_report, load_results, markdown_table, summarise
@@ -82,7 +82,7 @@ def test_shipped_checkpoints_load_and_are_pinned(tmp_path):
 
 def test_bench_synthetic_quick_end_to_end_and_resumes(tmp_path):
     config = BenchConfig("synthetic", n=500, seeds=(0, 1), options=QUICK_OPTIONS,  # = bench synthetic --quick
-                         sweeps={"truncation": ("psi", (1.0, 2.0))})
+                         sweeps=(("truncation", "psi", (1.0, 2.0)),))
     results = bench(config, tmp_path / "results.jsonl", progress=lambda s: None)
     recs = load_results(results)
     samplers = {r["sampler"] for r in recs}
@@ -101,6 +101,13 @@ def test_bench_synthetic_quick_end_to_end_and_resumes(tmp_path):
     page = build_report(results, tmp_path / "report")
     assert page.read_text().count("<img ") >= 2 * (12 + 5)  # per checkpoint: sample scatters, plots
     assert (tmp_path / "report" / "swissroll-tradeoffs.png").is_file()
+    changed = BenchConfig("synthetic", n=400, seeds=(0, 1), options=QUICK_OPTIONS)
+    with pytest.raises(ConfigError, match="made with"):  # another N into the same file: refused, not mixed
+        bench(changed, results, progress=lambda s: None)
+    with pytest.raises(ValueError, match="takes no option"):
+        BenchConfig("synthetic", sweeps=(("drs", "psi", (1.0,)),)).resolved()
+    with pytest.raises(ValueError, match="share a name"):
+        BenchConfig("synthetic", checkpoints=("swissroll", str(tmp_path / "x" / "swissroll"))).resolved()
     with pytest.raises(ValueError, match="no shipped checkpoint yet"):
         BenchConfig("fashion-mnist").resolved()
     with pytest.raises(ValueError, match="unknown sampler"):

@@ -23,6 +23,9 @@ def test_convert_flattens_a_state_dict_and_refuses_objects(tmp_path, capfd):
     tensors, header = load_tensors(tmp_path / "a.safetensors")
     assert set(tensors) == {"G.fc.weight", "D.0"} and torch.equal(tensors["G.fc.weight"], torch.ones(2, 3))
     assert header["converted_from"] == "a.pt" and len(header["source_sha256"]) == 64
+    tied = torch.ones(2)
+    torch.save({"G": {"w": tied}, "ema": {"w": tied}}, tmp_path / "tied.pt")  # one tensor under two names
+    assert set(convert(tmp_path / "tied.pt", tmp_path / "tied.safetensors")) == {"G.w", "ema.w"}
     convert(tmp_path / "a.pt", tmp_path / "g.safetensors", key="G")
     assert set(load_tensors(tmp_path / "g.safetensors")[0]) == {"fc.weight"}
     with pytest.raises(CheckpointError, match="no entry 'X'; entries: D, G, epoch"):

@@ -156,3 +156,8 @@ def test_npz_and_image_readers_read_or_refuse(tmp_path, data):
         assert _image(tmp_path / "f.png", 8).shape == (8, 8)
     except DataError:
         pass
+
+
+def test_huge_numbers_in_a_config_are_refused():
+    with pytest.raises(ConfigError, match="finite number"):
+        TrainConfig.from_dict({"lr_g": 10**400})

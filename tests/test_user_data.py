@@ -39,7 +39,7 @@ def _png(img: Image.Image) -> bytes:
 def test_image_folder_is_resized_cropped_and_refuses_bad_files(tmp_cache, tmp_path):
     folder = tmp_path / "imgs"
     (folder / "sub").mkdir(parents=True)
-    for i in range(9):  # any size and mode; a uniform image stays uniform after resize and crop
+    for i in range(29):  # any size and mode; a uniform image stays uniform after resize and crop
         size = (40 + 7 * i, 30 + 3 * i)
         Image.new("RGB" if i % 2 else "L", size, (77, 77, 77) if i % 2 else 77).save(folder / f"{i}.png")
     (folder / "sub" / "a.jpg").write_bytes(_png(Image.new("L", (28, 28), 77)))  # a PNG named .jpg still opens
@@ -49,10 +49,15 @@ def test_image_folder_is_resized_cropped_and_refuses_bad_files(tmp_cache, tmp_pa
     (folder / "bad.png").unlink()
     add_dataset("my-digits", folder, size=28, test_fraction=0.2)
     ds = load_dataset("my-digits")
-    assert ds.kind == "image" and ds.x_train.shape == (8, 28, 28) and ds.x_train.dtype == torch.uint8
+    assert ds.kind == "image" and ds.x_train.shape == (24, 28, 28) and ds.x_train.dtype == torch.uint8
     assert (torch.cat([ds.x_train, ds.x_test]) == 77).all() and ds.y_train is None
     with pytest.raises(CheckpointError, match="no feature extractor is registered for dataset my-digits"):
         evaluate_samples(ds.model_input("test"), "my-digits", ("fid",))
+    from latentrw.metrics.evaluate import floor
+    from latentrw.metrics.features import FeatureExtractor, register_extractor
+
+    register_extractor("my-digits", lambda: FeatureExtractor("pixels", lambda x: (x.flatten(1), None), 784, "pixels"))
+    assert floor("my-digits", n=10_000)["n_floor"] == 24  # the whole (small) training split
 
 
 def test_bad_sources_and_names_are_clear_errors(tmp_cache, tmp_path):

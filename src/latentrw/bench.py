@@ -17,6 +17,7 @@ report draws trade-off curves. Finished records are skipped, so an interrupted b
 
 from __future__ import annotations
 
+import inspect
 import json
 import shutil
 import time
@@ -25,16 +26,17 @@ from pathlib import Path
 
 from latentrw.acceptance import SELECTING, acceptance_histogram
 from latentrw.data import as_exported, to_uint8_images
+from latentrw.errors import ConfigError
 from latentrw.figures import reweight_figures
 from latentrw.fileio import drop_partial_line, sha256_file
 from latentrw.images import save_grid, save_scatter
 from latentrw.metrics.evaluate import append_jsonl, evaluate_samples, floor, record, reference
 from latentrw.reweight import load_w
-from latentrw.run import LOG, load_run
+from latentrw.run import G_FILE, LOG, load_run
 from latentrw.sample import draw, make_sampler
 from latentrw.samplers import SAMPLERS
 from latentrw.samplers.base import ProposalStream
-from latentrw.shipped import shipped
+from latentrw.shipped import available, shipped
 
 SUITES: dict[str, tuple[str, ...]] = {  # the shipped checkpoints of each suite
     "synthetic": ("swissroll", "25gaussians"),
@@ -46,11 +48,12 @@ SUITES: dict[str, tuple[str, ...]] = {  # the shipped checkpoints of each suite
 QUICK_OPTIONS: dict[str, dict] = {"mh-gan": {"k": 64}, "ddls": {"steps": 20}, "dot": {"steps": 10},
                                   "dgflow": {"steps": 10}}
 # The knobs the demo sweeps (the acceptance dial; the seeds' DRS γ −8 and −5, hard truncation ψ 0.9 and 2).
-DEMO_SWEEPS: dict[str, tuple[str, tuple]] = {"latent-rs": ("acceptance", (0.8, 0.5, 0.2, 0.1)),
-                                             "drs": ("gamma", (-8, -5, -3, -1)),
-                                             "truncation": ("psi", (0.5, 0.9, 1.5, 2.0))}
+DEMO_SWEEPS: tuple[tuple[str, str, tuple], ...] = (("latent-rs", "acceptance", (0.8, 0.5, 0.2, 0.1)),
+                                                   ("drs", "gamma", (-8, -5, -3, -1)),
+                                                   ("truncation", "psi", (0.5, 0.9, 1.5, 2.0)))
 IMAGE_METRICS = ("fid", "kid", "prdc", "classes")
 POINT_METRICS = ("prdc", "emd")
+FLOOR = "real vs real (floor)"  # the label of the floor record
 ORDER = ("base", "latent-rs", "latent-rs-ga", "latent-sir", "latent-ga", "truncation", "drs", "sir", "mh-gan", "dot",
          "ddls", "dgflow")  # the default order of samplers in the bench and its tables
 
@@ -68,36 +71,58 @@ class BenchConfig:
     n: int = 10_000
     options: dict[str, dict] = field(default_factory=dict)
     checkpoints: tuple[str, ...] = ()  # empty: the suite's
-    sweeps: dict[str, tuple[str, tuple]] = field(default_factory=dict)
+    sweeps: tuple[tuple[str, str, tuple], ...] = ()
 
     def resolved(self) -> "BenchConfig":
         if self.suite not in SUITES:
             raise ValueError(f"unknown suite {self.suite!r}; choose from {', '.join(SUITES)}")
         names = self.samplers or tuple(sorted(SAMPLERS.names(), key=lambda s: ORDER.index(s) if s in ORDER else 99))
-        unknown = [s for s in (*names, *self.sweeps) if s not in SAMPLERS.names()]
+        unknown = [s for s in (*names, *self.options, *(w[0] for w in self.sweeps)) if s not in SAMPLERS.names()]
         if unknown:
             raise ValueError(f"unknown sampler(s) {', '.join(unknown)}; choose from {', '.join(SAMPLERS.names())}")
+        for name, opts in [*self.options.items(), *((w[0], {w[1]: None}) for w in self.sweeps)]:
+            takes = set(inspect.signature(SAMPLERS.get(name)).parameters) - {"w", "disc", "batch_size"}
+            if set(opts) - takes:  # checked before hours of sampling, not when the sweep starts
+                raise ValueError(f"sampler {name} takes no option {', '.join(sorted(set(opts) - takes))}; "
+                                 f"it takes {', '.join(sorted(takes))}")
         checkpoints = self.checkpoints or SUITES[self.suite]
         if not checkpoints:
             raise ValueError(f"suite {self.suite!r} has no shipped checkpoint yet")
+        names_of = [_checkpoint_name(c) for c in checkpoints]
+        if len(set(names_of)) != len(names_of):
+            raise ValueError(f"checkpoints {', '.join(checkpoints)} share a name; give run directories distinct names")
         if self.n < 1 or not self.seeds:
             raise ValueError("n must be >= 1 and at least one seed given")
         return replace(self, samplers=tuple(names), seeds=tuple(self.seeds), checkpoints=tuple(checkpoints))
 
 
-def _done(results: Path) -> set[tuple]:
-    if not results.is_file():
-        return set()
-    return {(r["checkpoint"], r["label"], r["seed"]) for r in map(json.loads, results.read_text().splitlines())}
+def _done(results: Path) -> dict[tuple, dict]:
+    """``{(checkpoint, label, seed): fingerprint}`` of the bench records already in ``results``
+    (other lines, e.g. from `latentrw evaluate --results`, are left alone)."""
+    out = {}
+    if results.is_file():
+        for line in results.read_text().splitlines():
+            try:
+                r = json.loads(line)
+                out[(r["checkpoint"], r["label"], r["seed"])] = r["fingerprint"]
+            except (ValueError, KeyError, TypeError):
+                continue
+    return out
 
 
 def _artifact(path: Path, results: Path) -> dict:
     return {"path": str(path.relative_to(results.parent)), "sha256": sha256_file(path)}
 
 
+def _checkpoint_name(name: str) -> str:
+    return name if name in available() else Path(name).name
+
+
 def _checkpoint_dir(name: str) -> tuple[str, Path]:
-    path = Path(name)
-    return (path.name, path) if path.is_dir() else (name, shipped(name))
+    """A shipped checkpoint's name (which wins over a folder of the same name), else a run directory."""
+    if name in available() or not Path(name).is_dir():
+        return name, shipped(name)
+    return Path(name).name, Path(name)
 
 
 class _Bench:
@@ -112,14 +137,30 @@ class _Bench:
         self.image = self.ref.data.kind == "image"
         self.art = results.parent / "artifacts"
         self.art.mkdir(exist_ok=True)
+        self.g_sha256 = sha256_file(self.run_dir / G_FILE)
+
+    def fingerprint(self, n: int, options: dict) -> dict:
+        """What a record's numbers depend on besides its seed: resuming into a results file
+        written with another N, other options or another generator is refused, not mixed."""
+        return {"n": n, "options": options, "G_sha256": self.g_sha256}
+
+    def todo(self, done: dict, label: str, seed: int, fingerprint: dict) -> bool:
+        key = (self.name, label, seed)
+        if key in done and done[key] != fingerprint:
+            raise ConfigError(f"{self.results} already holds {label} (seed {seed}) of {self.name} made with "
+                             f"{done[key]}, not {fingerprint}: use another --out, or delete the file to start over")
+        return key not in done
 
     def record(self, sampler: str, seed: int, n: int, values: dict, **extra) -> None:
         append_jsonl(self.results, record(self.dataset, self.name, sampler, seed, n, values, self.ref,
                                           checkpoint=self.name, suite=self.config.suite, **extra))
 
+    def floor_n(self) -> int:
+        return min(10_000, self.config.n) if self.image else self.config.n
+
     def floor(self) -> None:
         """The real-vs-real row, with the training log and the paper's figures for this w."""
-        n = min(10_000, self.config.n) if self.image else self.config.n
+        n = self.floor_n()
         artifacts = {}
         if (self.run_dir / LOG).is_file():  # an imported outside GAN has no training log
             log = self.art / f"{self.name}-train-log.jsonl"
@@ -128,16 +169,17 @@ class _Bench:
         w = load_w(self.run_dir / "reweight", self.run.prior.device)
         for path in reweight_figures(self.run, w, self.art / f"{self.name}-figures"):  # Fig. 2 / 4 / 5, w/m
             artifacts[f"figure:{path.stem}"] = _artifact(path, self.results)
-        self.record("real", 0, n, floor(self.dataset, n, ref=self.ref), label="real vs real (floor)",
-                    artifacts=artifacts)
+        self.record("real", 0, n, floor(self.dataset, n, ref=self.ref), label=FLOOR, artifacts=artifacts,
+                    fingerprint=self.fingerprint(n, {}))
 
-    def sample(self, name: str, sampler, seed: int, label: str, first: bool, **extra) -> None:
+    def sample(self, name: str, sampler, seed: int, label: str, first: bool, fingerprint: dict, **extra) -> None:
         """Draw, evaluate and record one (sampler, seed); on the first seed keep a grid and,
         for selecting samplers, the acceptance histogram."""
         n, artifacts, start = self.config.n, {}, time.perf_counter()
+        stem = f"{self.name}-{label}-s{seed}".replace(" ", "_")
         if first and name in SELECTING:
             hist, batch = acceptance_histogram(sampler, n, ProposalStream.from_seed(self.run.prior, seed))
-            path = self.art / f"{self.name}-{label}-acceptance.json"
+            path = self.art / f"{stem}-acceptance.json"
             path.write_text(json.dumps(hist))
             artifacts["acceptance_hist"] = _artifact(path, self.results)
         else:
@@ -145,7 +187,7 @@ class _Bench:
         metrics = IMAGE_METRICS if self.image else POINT_METRICS
         values = evaluate_samples(as_exported(batch.x), self.dataset, metrics, seed, ref=self.ref)
         if first:
-            path = self.art / f"{self.name}-{label}-samples.png".replace(" ", "_")
+            path = self.art / f"{stem}-samples.png"
             if self.image:
                 save_grid(to_uint8_images(batch.x[:64]).squeeze(1), path, nrow=8)
             else:
@@ -155,7 +197,7 @@ class _Bench:
                                            "acceptance": n / max(batch.cost.proposals, 1)}
         self.record(name, seed, n, values, label=label, sampler_options=sampler.params(), cost=cost,
                     artifacts=artifacts, device=str(self.run.prior.device), wall_seconds=time.perf_counter() - start,
-                    **extra)
+                    fingerprint=fingerprint, **extra)
         shown = ("fid", "precision", "recall", "emd", "in_between")
         self.progress(f"{self.name} {label:<13} seed {seed}: " + " ".join(
             f"{k}={v:.4g}" for k, v in values.items() if k in shown) + f" ms/image={cost['ms']:.3g}")
@@ -163,28 +205,31 @@ class _Bench:
 
 def bench(config: BenchConfig, results: Path | str, device: str = "cpu", progress=print) -> Path:
     """Run the bench, appending to ``results`` (JSONL); returns its path. Finished records
-    (checkpoint, label, seed) are skipped, so an interrupted bench resumes."""
+    (checkpoint, label, seed) are skipped, so an interrupted bench resumes; a record made with another
+N, other options or another generator is an error, never mixed in."""
     config, results = config.resolved(), Path(results)
     results.parent.mkdir(parents=True, exist_ok=True)
     drop_partial_line(results)
     done = _done(results)
     for ckpt in config.checkpoints:
         b = _Bench(config, results, ckpt, device, progress)
-        if (b.name, "real vs real (floor)", 0) not in done:
+        if b.todo(done, FLOOR, 0, b.fingerprint(b.floor_n(), {})):
             b.floor()
         for name in config.samplers:
-            sampler = None
+            sampler, options = None, config.options.get(name, {})
             for i, seed in enumerate(config.seeds):
-                if (b.name, name, seed) not in done:
-                    sampler = sampler or make_sampler(name, b.run, b.run_dir, **config.options.get(name, {}))
-                    b.sample(name, sampler, seed, name, first=i == 0)
-        for name, (knob, values) in config.sweeps.items():  # trade-off curves, first seed only
+                fp = b.fingerprint(config.n, options)
+                if b.todo(done, name, seed, fp):
+                    sampler = sampler or make_sampler(name, b.run, b.run_dir, **options)
+                    b.sample(name, sampler, seed, name, i == 0, fp)
+        for name, knob, values in config.sweeps:  # trade-off curves, first seed only
             seed = config.seeds[0]
             for value in values:
-                label = f"{name} {knob}={value:g}"
-                if (b.name, label, seed) not in done:
-                    sampler = make_sampler(name, b.run, b.run_dir, **{**config.options.get(name, {}), knob: value})
-                    b.sample(name, sampler, seed, label, first=False, knob=knob, value=value)
+                label, options = f"{name} {knob}={value:g}", {**config.options.get(name, {}), knob: value}
+                fp = b.fingerprint(config.n, options)
+                if b.todo(done, label, seed, fp):
+                    sampler = make_sampler(name, b.run, b.run_dir, **options)
+                    b.sample(name, sampler, seed, label, False, fp, knob=knob, value=value)
     return results
 
 
@@ -193,6 +238,6 @@ def demo_config(quick: bool = False) -> BenchConfig:
     step budgets (ours) chosen so it ends in about 10 minutes on 2 CPU cores (--quick: 2)."""
     if quick:
         return BenchConfig("mnist", n=500, seeds=(0, 1), options=QUICK_OPTIONS, checkpoints=SUITES["mnist"][:1],
-                           sweeps={"latent-rs": ("acceptance", (0.5, 0.2)), "truncation": ("psi", (1.0, 2.0))}).resolved()
+                           sweeps=(("latent-rs", "acceptance", (0.5, 0.2)), ("truncation", "psi", (1.0, 2.0)))).resolved()
     return BenchConfig("mnist", n=1000, seeds=(0, 1, 2), options={"mh-gan": {"k": 160}, "ddls": {"steps": 100}},
                        sweeps=DEMO_SWEEPS).resolved()

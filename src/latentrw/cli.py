@@ -317,16 +317,15 @@ def _sampler_options(fn):
 
 
 def _parse_opts(opts: tuple[str, ...]) -> dict:
-    """``("psi=0.7", "divergence=js")`` → {"psi": 0.7, "divergence": "js"} (JSON values, else strings)."""
+    """``("psi=0.7", "divergence=js")`` → {"psi": 0.7, "divergence": "js"} (latentrw.specs.parse_value)."""
+    from latentrw.specs import parse_value
+
     out = {}
     for spec in opts:
         key, sep, value = spec.partition("=")
         if not sep or not key:
             raise click.UsageError(f"--opt {spec!r}: write KEY=VALUE")
-        try:
-            out[key.strip().replace("-", "_")] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip().replace("-", "_")] = value
+        out[key.strip().replace("-", "_")] = parse_value(value)
     return out
 
 
@@ -492,32 +491,6 @@ def classifier_train(dataset: str, epochs: int, seed: int, out: Path | None) -> 
 
 
 
-def _parse_sampler_opts(specs: tuple[str, ...]) -> dict[str, dict]:
-    """``("ddls:steps=100",)`` → {"ddls": {"steps": 100}}."""
-    out: dict[str, dict] = {}
-    for spec in specs:
-        name, sep, kv = spec.partition(":")
-        if not sep:
-            raise click.UsageError(f"--opt {spec!r}: write SAMPLER:KEY=VALUE")
-        out.setdefault(name, {}).update(_parse_opts((kv,)))
-    return out
-
-
-def _parse_sweeps(specs: tuple[str, ...]) -> dict[str, tuple[str, tuple]]:
-    """``("drs:gamma=-8,-5",)`` → {"drs": ("gamma", (-8, -5))}."""
-    out = {}
-    for spec in specs:
-        name, _, rest = spec.partition(":")
-        knob, sep, values = rest.partition("=")
-        if not (name and knob and sep and values):
-            raise click.UsageError(f"--sweep {spec!r}: write SAMPLER:KNOB=V1,V2,...")
-        try:
-            out[name] = (knob.replace("-", "_"), tuple(json.loads(v) for v in values.split(",")))
-        except json.JSONDecodeError as exc:
-            raise click.UsageError(f"--sweep {spec!r}: values must be numbers") from exc
-    return out
-
-
 @main.command()
 @click.argument("suite", type=click.Choice(["synthetic", "mnist", "fashion-mnist"]))
 @click.option("--samplers", default=None, help="Comma-separated [every registered sampler].")
@@ -538,20 +511,22 @@ def bench(suite: str, samplers: str | None, checkpoints: str | None, seeds: str 
     """Every sampler on the suite's shipped checkpoints, seeds apart: OUT/results.jsonl (resumable)."""
     from latentrw.bench import QUICK_OPTIONS, BenchConfig
     from latentrw.bench import bench as run_bench
+    from latentrw.specs import parse_options, parse_sweep
     from latentrw.train import resolve_device
 
     options = {k: dict(v) for k, v in (QUICK_OPTIONS if quick else {}).items()}
-    for name, kv in _parse_sampler_opts(opts).items():
-        options.setdefault(name, {}).update(kv)
-    config = BenchConfig(suite, tuple(samplers.split(",")) if samplers else (),
-                         tuple(int(s) for s in (seeds or ("0,1" if quick else "0,1,2")).split(",")),
-                         n or (500 if quick else 10_000), options,
-                         tuple(checkpoints.split(",")) if checkpoints else (), _parse_sweeps(sweeps))
-    out = out or Path("runs") / f"bench-{suite}"
     try:
-        results = run_bench(config, out / "results.jsonl", resolve_device(device), progress=click.echo)
-    except ValueError as exc:
+        for name, kv in parse_options(opts).items():
+            options.setdefault(name, {}).update(kv)
+        config = BenchConfig(suite, tuple(samplers.split(",")) if samplers else (),
+                             tuple(int(s) for s in (seeds or ("0,1" if quick else "0,1,2")).split(",")),
+                             n or (500 if quick else 10_000), options,
+                             tuple(checkpoints.split(",")) if checkpoints else (),
+                             tuple(parse_sweep(spec) for spec in sweeps)).resolved()
+    except ValueError as exc:  # a bad option, sweep, sampler or seed list: before anything runs
         raise click.UsageError(str(exc)) from exc
+    out = out or Path("runs") / f"bench-{suite}"
+    results = run_bench(config, out / "results.jsonl", resolve_device(device), progress=click.echo)
     click.echo(f"results: {results}\nreport:  latentrw report {results} --out {out / 'report'}")
 
 
@@ -569,10 +544,11 @@ def report(results: Path, out: Path | None) -> None:
 
 @main.command()
 @click.option("--quick", is_flag=True, help="One checkpoint, 500 samples, 2 seeds (about 2 minutes on 2 CPU cores).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/demo"), help="Output folder.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder [runs/demo; --quick: runs/demo-quick].")
 @click.option("--device", default="auto", help="cpu, cuda or auto.")
 @_user_errors
-def demo(quick: bool, out: Path, device: str) -> None:
+def demo(quick: bool, out: Path | None, device: str) -> None:
     """Every sampler on the shipped MNIST checkpoints, evaluated, and an HTML report."""
     from latentrw.bench import demo_config
     from latentrw.bench import bench as run_bench
@@ -580,9 +556,11 @@ def demo(quick: bool, out: Path, device: str) -> None:
     from latentrw.train import resolve_device
 
     config = demo_config(quick)
+    out = out or Path("runs") / ("demo-quick" if quick else "demo")
     click.echo(f"demo: {', '.join(config.checkpoints)}; {len(config.samplers)} samplers; {config.n} samples "
                f"per sampler and seed; seeds {', '.join(map(str, config.seeds))}; step budgets "
-               + "; ".join(f"{k} {v}" for k, v in config.options.items()))
+               + "; ".join(f"{k} {v}" for k, v in config.options.items()) + "; sweeps "
+               + "; ".join(f"{name} {knob} {values}" for name, knob, values in config.sweeps))
     results = run_bench(config, out / "results.jsonl", resolve_device(device), progress=click.echo)
     page = build_report(results, out / "report")
     click.echo(f"\nreport: {page.resolve()}\n(open it in a browser; tables in {page.parent / 'table.md'})")

@@ -13,6 +13,13 @@ from typing import Any
 from latentrw.errors import ConfigError
 
 
+def _finite(x: int | float) -> bool:
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
 def _check_type(name: str, annotation: str, value: Any) -> None:
     """Refuse a JSON value of the wrong type for field ``name`` (annotation as written, e.g.
     ``"float | None"``), so a hand-edited config fails with a message, not a TypeError later."""
@@ -24,10 +31,10 @@ def _check_type(name: str, annotation: str, value: Any) -> None:
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     ok = {"str": isinstance(value, str),
           "int": number and isinstance(value, int),
-          "float": number and math.isfinite(value),
+          "float": number and _finite(value),
           "dict": isinstance(value, dict) and all(isinstance(k, str) for k in value),
           "tuple": isinstance(value, (list, tuple)) and len(value) == 2
-          and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)}[base]
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) and _finite(v) for v in value)}[base]
     if not ok:
         want = {"str": "a string", "int": "an integer", "float": "a finite number", "dict": "a JSON object",
                 "tuple": "a list of two finite numbers"}[base]

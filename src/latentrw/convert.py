@@ -52,6 +52,10 @@ def convert(src: Path | str, dst: Path | str, key: str | None = None) -> dict[st
     _flatten(obj, "", tensors)
     if not tensors:
         raise CheckpointError(f"{src}: holds no tensors" + ("" if key else "; pass --key to pick an entry"))
-    save_tensors(dst, {k: v.contiguous() for k, v in tensors.items()},
-                 {"converted_from": src.name, "source_sha256": sha256_file(src), "key": key})
+    # clone: tied weights (one tensor under two names, e.g. a model and its EMA copy) become two
+    try:
+        save_tensors(dst, {k: v.detach().clone().contiguous() for k, v in tensors.items()},
+                     {"converted_from": src.name, "source_sha256": sha256_file(src), "key": key})
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"{src}: cannot write its tensors as safetensors ({exc})") from exc
     return tensors

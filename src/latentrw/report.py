@@ -112,7 +112,10 @@ def _artifact(rec: dict, key: str, root: Path) -> Path | None:
     info = rec.get("artifacts", {}).get(key)
     if info is None:
         return None
-    path = root / info["path"]
+    rel = Path(info["path"])
+    if rel.is_absolute() or ".." in rel.parts:  # a record names files beside it, nowhere else
+        raise DataError(f"{rec.get('checkpoint')}/{rec['sampler']}: artifact path {info['path']!r} leaves the bench folder")
+    path = root / rel
     if not path.is_file():
         raise DataError(f"{path} (named by a record of {rec.get('checkpoint')}/{rec['sampler']}) is missing")
     if sha256_file(path) != info["sha256"]:
@@ -227,11 +230,14 @@ def plot_class_histograms(recs: list[dict], path: Path, title: str) -> Path | No
 def plot_training_log(log_path: Path, path: Path, title: str) -> Path:
     """Every numeric loss-like column of a training log against the epoch."""
     rows = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
-    keys = [k for k in ("d_loss", "g_loss", "d_real", "d_fake", "gp", "fid", "precision", "recall") if k in rows[0]]
+    rows = [{**r, **r.get("metrics", {})} for r in rows]  # --eval-every logs quality under "metrics"
+    keys = [k for k in ("d_loss", "g_loss", "d_real", "d_fake", "gp", "fid", "precision", "recall")
+            if any(isinstance(r.get(k), (int, float)) for r in rows)]
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     for k in keys:
-        ax.plot([r["epoch"] for r in rows], [r[k] for r in rows], label=k)
+        pts = [(r["epoch"], r[k]) for r in rows if isinstance(r.get(k), (int, float))]
+        ax.plot(*zip(*pts), label=k, marker="o" if k in ("fid", "precision", "recall") else None)
     ax.set(xlabel="epoch", title=title)
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7)

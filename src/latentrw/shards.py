@@ -1,8 +1,8 @@
 """Large N: samples streamed to disk in ``.npy`` shards and evaluated shard by shard, so a
 million images need a few GB of disk and memory for one shard at a time.
 
-``write_shards`` draws N samples in chunks of ``shard_size`` from one proposal stream (so the
-shards depend on the seed and the shard size, not on anything else) and writes
+``write_shards`` draws N samples in chunks of ``shard_size``, shard i from the proposal stream of
+:func:`shard_seed` (seed, i) (so the shards depend on the seed and the shard size only), and writes
 ``DIR/x_00000.npy, ...`` (uint8 images (n, 28, 28) or float32 points (n, 2)) and
 ``DIR/index.json`` (every shard's count and sha256, the run, sampler and seed).
 
@@ -28,9 +28,18 @@ from latentrw.fileio import atomic_write_json, sha256_file
 from latentrw.metrics.classes import kl_to_uniform, modes_covered, top_probability
 from latentrw.metrics.evaluate import Reference, compute_metrics, reference
 from latentrw.metrics.fid import frechet_distance, gaussian_stats
-from latentrw.samplers.base import ProposalStream, Sampler
+from latentrw.samplers.base import PILOT_SEED, ProposalStream, Sampler
 
 INDEX = "index.json"
+
+
+def shard_seed(seed: int, shard: int) -> int:
+    """The proposal seed of shard ``shard``: ``seed`` itself for the first (so one shard is the
+    same draw as ``latentrw sample --seed``), then seeds derived from (seed, shard)."""
+    if shard == 0:
+        return seed
+    derived = int(np.random.SeedSequence([seed, shard]).generate_state(1)[0])
+    return derived if derived != PILOT_SEED else derived - 1
 
 
 def write_shards(sampler: Sampler, run, n: int, out: Path | str, seed: int = 0, shard_size: int = 100_000,
@@ -38,9 +47,10 @@ def write_shards(sampler: Sampler, run, n: int, out: Path | str, seed: int = 0, 
     """Draw ``n`` samples with a fitted ``sampler`` into shards under ``out``; returns the index."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    stream = ProposalStream.from_seed(run.prior, seed)
     shards, proposals = [], 0
     for i, start in enumerate(range(0, n, shard_size)):
+        # A stream serves one draw (samplers index its blocks from 0), so each shard gets its own.
+        stream = ProposalStream.from_seed(run.prior, shard_seed(seed, i))
         batch = sampler.sample_from(min(shard_size, n - start), stream)
         x = to_uint8_images(batch.x).numpy() if batch.x.dim() == 4 else batch.x.numpy().astype(np.float32)
         name = f"x_{i:05d}.npy"
@@ -94,6 +104,7 @@ class Moments:
         self.n, self.s, self.ss = 0, np.zeros(dim), np.zeros((dim, dim))
 
     def update(self, f: np.ndarray) -> None:
+        f = np.asarray(f, dtype=np.float64)
         self.n += len(f)
         self.s += f.sum(0)
         self.ss += f.T @ f

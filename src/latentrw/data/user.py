@@ -80,7 +80,10 @@ def _from_npz(path: Path, test_fraction: float, seed: int):
     if "x_train" in arrays and "x_test" in arrays:
         parts = [arrays["x_train"], arrays["x_test"], arrays.get("y_train"), arrays.get("y_test")]
     elif "x" in arrays:
-        parts = list(_split(arrays["x"], arrays.get("y"), test_fraction, seed))
+        x, y = arrays["x"], arrays.get("y")
+        if y is not None and (y.ndim != 1 or len(y) != len(x)):
+            raise DataError(f"{path}: y must hold one integer label per item of x")
+        parts = list(_split(x, y, test_fraction, seed))
     else:
         raise DataError(f"{path}: needs arrays x_train and x_test (or a single x); it has {sorted(arrays)}")
     (xtr, kind), (xte, kind2) = _check(parts[0], f"{path} train"), _check(parts[1], f"{path} test")
@@ -95,9 +98,9 @@ def _from_npz(path: Path, test_fraction: float, seed: int):
 def _image(path: Path, size: int) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(path.read_bytes())) as img:
-            img.load()
-            if img.width * img.height > 50_000_000:
+            if img.width * img.height > 50_000_000:  # from the header, before decoding anything
                 raise DataError(f"{path}: {img.width}x{img.height} pixels is too large")
+            img.load()
             gray = img.convert("L")
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise DataError(f"{path}: not a readable image ({exc}); remove it from the folder") from exc

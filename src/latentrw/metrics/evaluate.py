@@ -32,7 +32,7 @@ from latentrw.fileio import atomic_write_json
 from latentrw.metrics.classes import class_statistics, in_between_threshold
 from latentrw.metrics.classifier import HELDOUT_SPLIT
 from latentrw.metrics.emd import emd_subsampled
-from latentrw.metrics.features import FeatureExtractor, get_extractor
+from latentrw.metrics.features import SHIPPED, FeatureExtractor, get_extractor
 from latentrw.metrics.fid import fid
 from latentrw.metrics.kid import KID_SEED, kid
 from latentrw.metrics.prdc import prdc
@@ -109,24 +109,25 @@ def evaluate_samples(x: torch.Tensor, dataset: str, metrics: tuple[str, ...] = A
 
 def _protocol_key(ref: Reference, n: int) -> str:
     blob = json.dumps({"protocol": PROTOCOL, "extractor": ref.extractor.hash, "n": n,
+                       "data": ref.data.info.get("sha256"),  # set for user datasets, whose content can change
                        "version": latentrw.__version__}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def floor(dataset: str, n: int = 10_000, ref: Reference | None = None, progress: bool = False) -> dict:
-    """Real-vs-real floor: ``n`` held-out training images (the last 10k, unseen by the shipped
-    classifier; all of them for 2-D sets, whose training points are not used by any extractor)
-    against the test split. Cached on disk per protocol, extractor and version."""
+    """Real-vs-real floor: ``n`` held-out training images (MNIST and Fashion-MNIST: of the last
+    10k, unseen by the shipped classifier; other sets: of the whole training split, which no
+    extractor of ours was trained on) against the test split; fewer when the pool is smaller
+    (``n_floor`` in the result says how many). Cached on disk per protocol, extractor, data and version."""
     ref = ref or reference(dataset, progress=progress)
+    train = ref.data.model_input("train")
+    pool = train[HELDOUT_SPLIT] if dataset in SHIPPED else train
+    n = min(n, len(pool))
     path = cache_root() / "floors" / f"{dataset}-{_protocol_key(ref, n)}.json"
     if path.is_file():
         return json.loads(path.read_text())["metrics"]
-    train = ref.data.model_input("train")
-    pool = train[HELDOUT_SPLIT] if ref.data.kind == "image" else train
-    if n > len(pool):
-        raise ValueError(f"the floor has {len(pool)} held-out images, not {n}")
     x = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:n]]
-    result = evaluate_samples(x, dataset, ALL_METRICS, ref=ref, progress=progress)
+    result = evaluate_samples(x, dataset, ALL_METRICS, ref=ref, progress=progress) | {"n_floor": n}
     atomic_write_json(path, {"dataset": dataset, "n": n, "extractor": ref.extractor.hash, "protocol": PROTOCOL,
                              "version": latentrw.__version__, "metrics": result})
     return result
