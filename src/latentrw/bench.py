@@ -40,7 +40,7 @@ from latentrw.shipped import available, shipped
 
 SUITES: dict[str, tuple[str, ...]] = {  # the shipped checkpoints of each suite
     "synthetic": ("swissroll", "25gaussians"),
-    "mnist": ("mnist-mlp-ns", "mnist-mlp-wgan-gp"),
+    "mnist": ("mnist-mlp-ns", "mnist-mlp-wgan-gp", "mnist-mlp-ns-gm"),
     "fashion-mnist": (),
 }
 # Step budgets of --quick and of the demo (ours, chosen to fit their time limits on 2 CPU cores;
