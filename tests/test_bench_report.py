@@ -144,3 +144,16 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
     assert len(widths) >= 3 and all(w > 0 for w in widths), widths
     assert rows and all(r > 0 for r in rows), rows
     assert (page.parent / "screenshot.png").stat().st_size > 1000
+
+
+def test_sample_and_evaluate_take_a_shipped_checkpoint_name(tmp_path):
+    from click.testing import CliRunner
+
+    from latentrw.cli import main
+
+    out = CliRunner().invoke(main, ["sample", "swissroll", "--n", "20", "--out", str(tmp_path / "s"), "--sampler",
+                                    "latent-rs"])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "s" / "samples.npz").is_file()
+    out = CliRunner().invoke(main, ["evaluate", "not-a-checkpoint"])
+    assert out.exit_code != 0 and "neither an existing path nor a shipped checkpoint" in out.output

@@ -18,6 +18,26 @@ from latentrw.priors import PRIORS
 from latentrw.samplers import SAMPLERS
 
 
+class _RunOrShipped(click.ParamType):
+    """A run directory, or the name of a shipped checkpoint (``latentrw.shipped``)."""
+
+    name = "RUN"
+
+    def convert(self, value, param, ctx):
+        from latentrw.shipped import available, shipped
+
+        path = Path(value)
+        if str(value) in available() and not path.is_dir():
+            return shipped(str(value))
+        if path.exists():
+            return path
+        self.fail(f"{value!r} is neither an existing path nor a shipped checkpoint ({', '.join(available())})",
+                  param, ctx)
+
+
+RUN_OR_SHIPPED = _RunOrShipped()
+
+
 def _user_errors(fn):
     """Show our own errors as one clear line instead of a traceback."""
 
@@ -343,7 +363,7 @@ def _make_sampler(run, run_dir: Path, sampler: str, w_dir: Path | None, batch_si
 
 
 @main.command()
-@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("run_dir", type=RUN_OR_SHIPPED)
 @click.option("--n", "n", type=click.IntRange(min=1), default=1000, help="Number of samples.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for the PNGs (one 28x28 grayscale file per image), samples.npz and grid.png "
@@ -378,7 +398,7 @@ def sample(run_dir: Path, n: int, out: Path, seed: int, batch_size: int, device:
 
 
 @main.command()
-@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("source", type=RUN_OR_SHIPPED)
 @click.option("--dataset", type=click.Choice(DATASETS.names()), default=None,
               help="Dataset of the samples [a run's own; mnist for PNG folders and .npz files].")
 @click.option("--n", "n", type=click.IntRange(min=2), default=10_000, help="Samples drawn from a run.")
