@@ -62,10 +62,12 @@ def _user_errors(fn):
 @_user_errors
 def main(plugins: tuple[str, ...]) -> None:
     """latentrw: train GANs on MNIST, Fashion-MNIST and 2-D data, and improve their samples."""
+    from latentrw import distributed
     from latentrw.models.plugin import trust
 
     for spec in plugins:
         trust(spec)
+    distributed.init()  # under torchrun: join the process group (latentrw.distributed)
 
 
 @main.group()
@@ -419,7 +421,10 @@ def sample(run_dir: Path, n: int, out: Path, seed: int, batch_size: int, device:
 def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str, results: Path,
              classifier_path: Path | None, no_floor: bool, device: str, batch_size: int, subsample: int, sampler: str,
              w_dir: Path | None, **sampler_options) -> None:
-    """Evaluate samples: a run directory (draws N), a folder of PNGs or an .npz."""
+    """Evaluate samples: a run directory (draws N), a folder of PNGs, an .npz or a shard folder.
+
+    Under `torchrun --nproc-per-node K` the feature extraction is split across K processes."""
+    from latentrw import distributed
     from latentrw.data import as_exported
     from latentrw.metrics.evaluate import ALL_METRICS, append_jsonl, evaluate_samples, floor, record, reference
     from latentrw.metrics.features import classifier_extractor
@@ -451,6 +456,8 @@ def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str,
         extractor = classifier_extractor(dataset, classifier_path) if classifier_path else None
         ref = reference(dataset, extractor=extractor, progress=True)
         values = evaluate_shards(source, dataset, chosen, seed, subsample, ref)
+        if not distributed.is_main():
+            return
         append_jsonl(results, record(dataset, str(source.resolve()), None, seed, values["n"], values, ref,
                                      source_kind="shards"))
         click.echo(f"{dataset}: {values['n']} samples streamed from {source} (k-NN/OT metrics on a subsample of "
@@ -469,6 +476,8 @@ def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str,
     ref = reference(dataset, extractor=extractor, progress=True)
     values = evaluate_samples(x, dataset, chosen, seed, ref=ref, progress=True, source=str(source))
     base = None if no_floor else floor(dataset, n=min(len(x), 10_000), ref=ref, progress=True)
+    if not distributed.is_main():  # every rank computed the same numbers; rank 0 reports them
+        return
     rec = record(dataset, str(source.resolve()), sampler, seed, len(x), values, ref, source_kind=kind,
                  floor=base, **extra)
     append_jsonl(results, rec)

@@ -47,14 +47,24 @@ class FeatureExtractor:
     @torch.no_grad()
     def __call__(self, x: torch.Tensor, batch_size: int = 1000, progress: bool = False
                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        from latentrw import distributed
+
+        n, mine = len(x), x[distributed.my_slice(len(x))]  # under torchrun each rank takes its slice
         feats, logits = [], []
-        for i in tqdm(range(0, len(x), batch_size), desc=f"features ({self.name})", disable=not progress,
+        for i in tqdm(range(0, len(mine), batch_size), desc=f"features ({self.name})", disable=not progress,
                       dynamic_ncols=True, leave=False):
-            f, l = self.fn(x[i:i + batch_size].to(self.device).float())
+            f, l = self.fn(mine[i:i + batch_size].to(self.device).float())
             feats.append(f.double().cpu())
             if l is not None:
                 logits.append(l.double().cpu())
-        return torch.cat(feats), (torch.cat(logits) if logits else None)
+        if distributed.world() == 1:
+            return torch.cat(feats), (torch.cat(logits) if logits else None)
+        # Every rank must join the same collectives, also one whose slice is empty: probe one sample.
+        f0, l0 = self.fn(x[:1].to(self.device).float())
+        f = distributed.gather_rows(torch.cat(feats) if feats else f0.double().cpu()[:0], n)
+        if l0 is None:
+            return f, None
+        return f, distributed.gather_rows(torch.cat(logits) if logits else l0.double().cpu()[:0], n)
 
 
 EXTRACTORS: Registry[Callable[[], FeatureExtractor]] = Registry("feature extractor")
