@@ -164,3 +164,33 @@ def test_two_gloo_processes_evaluate_exactly_like_one(tmp_path):
     a, b = (json.loads((tmp_path / f).read_text().splitlines()[-1])["metrics"] for f in ("one.jsonl", "two.jsonl"))
     assert a == b  # identical, not merely close: the same features in the same order
     assert (tmp_path / "two.jsonl").read_text().count("\n") == 1  # rank 0 alone wrote
+
+
+def test_two_gloo_processes_train_w_like_one(tmp_path):
+    """w training split over 2 processes (batch statistics all-reduced, gradients summed) follows the
+    single-process run to float rounding."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "LATENTRW_BACKEND": "gloo"}
+    run = tmp_path / "run"
+    out = subprocess.run(CLI + ["train", "--dataset", "25gaussians", "--model", "toy", "--objective", "wgan-gp",
+                                "--epochs", "1", "--batch-size", "500", "--device", "cpu", "--quiet", "--out", str(run)],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr
+    args = ["reweight", str(run), "--steps", "60", "--n-d", "2", "--batch-size", "63", "--device", "cpu", "--quiet",
+            "--no-figures"]  # an odd batch: the ranks' slices differ in size
+    one = subprocess.run(CLI + args + ["--out", str(tmp_path / "one")], capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                          "-m", "latentrw.cli"] + args + ["--out", str(tmp_path / "two")], capture_output=True,
+                         text=True, env=env, timeout=600)
+    assert two.returncode == 0, two.stderr[-3000:]
+    from latentrw.reweight import load_w
+
+    a, b = load_w(tmp_path / "one"), load_w(tmp_path / "two")
+    for (k, v1), v2 in zip(a.state_dict().items(), b.state_dict().values()):
+        torch.testing.assert_close(v1, v2, atol=1e-5, rtol=1e-4, msg=k)
+    logs = [[json.loads(line) for line in (tmp_path / d / "log.jsonl").read_text().splitlines()] for d in ("one", "two")]
+    assert [r["step"] for r in logs[0]] == [r["step"] for r in logs[1]]
+    for r1, r2 in zip(*logs):
+        for key in ("mean_w", "reward", "frac_above_m", "mean_slope"):
+            assert r1[key] == pytest.approx(r2[key], rel=1e-3, abs=1e-5), key

@@ -214,7 +214,9 @@ def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int | 
 def reweight(run_dir: Path, steps: int, n_d: int, batch_size: int, lr_w: float, lr_d: float, m: float,
              lambda1: float, lambda2: float, gp_weight: float | None, seed: int, out: Path | None, device: str,
              quiet: bool, no_figures: bool) -> None:
-    """Learn the latent importance weights w(z) of a trained run (Algorithm 1)."""
+    """Learn the latent importance weights w(z) of a trained run (Algorithm 1).
+
+    Under `torchrun --nproc-per-node K` each w-step is split across K processes (latentrw.distributed)."""
     from latentrw.data import load_dataset
     from latentrw.reweight import ReweightConfig, WTrainer, critic_gp_weight
     from latentrw.run import load_run
@@ -228,6 +230,10 @@ def reweight(run_dir: Path, steps: int, n_d: int, batch_size: int, lr_w: float, 
     real = load_dataset(run.config.dataset).model_input("train", dev)
     out = out or run_dir / "reweight"
     w, _ = WTrainer(run.G, run.D, run.prior, real, cfg, out, progress=not quiet).fit()
+    from latentrw import distributed
+
+    if not distributed.is_main():  # under torchrun rank 0 wrote w and draws the figures
+        return
     click.echo(f"w written to {out / 'w.safetensors'} (log: {out / 'log.jsonl'})")
     if not no_figures:
         from latentrw.figures import reweight_figures

@@ -2,10 +2,19 @@
 
 ``torchrun --nproc-per-node 2 -m latentrw.cli evaluate ...`` (or ``torchrun ... $(which latentrw)``)
 sets ``RANK``/``WORLD_SIZE``; :func:`init` then joins the process group (NCCL on GPUs, gloo on
-CPU). What is split so far: feature extraction — each rank runs the extractor on its contiguous
-slice of the samples and the slices are all-gathered in rank order, so every rank holds exactly
-the features a single process computes and the metrics that follow are identical. Output
-(records, files, printing) is rank 0's alone. Without ``torchrun`` everything here is a no-op.
+CPU). What is split:
+
+- feature extraction: each rank runs the extractor on its contiguous slice of the samples and
+  the slices are all-gathered in rank order, so every rank holds exactly the features a single
+  process computes and the metrics that follow are identical;
+- w training (:class:`latentrw.reweight.WTrainer`): every rank draws the same batch from the
+  same seed and works on its slice; the batch statistics (Σw of the critic's self-normalisation,
+  Δ = min D, the reward's normaliser, E w) are all-reduced, each rank's loss is its share of the
+  whole batch's, and the gradients are summed, so the step equals one process's (to float
+  rounding).
+
+Output (records, checkpoints, printing) is rank 0's alone. Without ``torchrun`` everything here
+is a no-op.
 """
 
 from __future__ import annotations
@@ -58,3 +67,30 @@ def gather_rows(t: torch.Tensor, n: int) -> torch.Tensor:
     dist.all_gather(parts, padded)
     return torch.cat([p[:s] for p, s in zip(parts, sizes)]).to(t.device)
 
+
+
+def all_sum(t: torch.Tensor) -> torch.Tensor:
+    """The sum over ranks of ``t`` (a new tensor; ``t`` itself when alone)."""
+    if world() == 1:
+        return t
+    out = t.detach().clone()
+    dist.all_reduce(out)
+    return out
+
+
+def all_min(t: torch.Tensor) -> torch.Tensor:
+    if world() == 1:
+        return t
+    out = t.detach().clone()
+    dist.all_reduce(out, op=dist.ReduceOp.MIN)
+    return out
+
+
+def sum_gradients(params) -> None:
+    """Add up the gradients of ``params`` over ranks (each rank's loss being its share of the
+    batch's), so every rank takes the same step as one process on the whole batch."""
+    if world() == 1:
+        return
+    for p in params:
+        if p.grad is not None:
+            dist.all_reduce(p.grad)

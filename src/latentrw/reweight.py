@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from latentrw import distributed
 from latentrw.checkpoint import (load_state_into, load_tensors, optimizer_from_tensors, optimizer_to_tensors,
                                  save_module, save_tensors)
 from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
@@ -191,6 +192,8 @@ class WTrainer:
 
     # -- Algorithm 1 ------------------------------------------------------------------
     def _critic_step(self, bs: int) -> torch.Tensor:
+        if distributed.world() > 1:
+            return self._critic_step_split(bs)
         x_real = self.real[torch.randint(len(self.real), (bs,), generator=self.rng, device=self.device)]
         z = self.prior.sample(bs, self.rng)
         with torch.no_grad():
@@ -204,7 +207,63 @@ class WTrainer:
         self.opt_d.step()
         return loss.detach()
 
+    def _critic_step_split(self, bs: int) -> torch.Tensor:
+        """The critic step with the batch split over torchrun ranks (same draws as one process)."""
+        sl = distributed.my_slice(bs)
+        x_real = self.real[torch.randint(len(self.real), (bs,), generator=self.rng, device=self.device)]
+        z = self.prior.sample(bs, self.rng)
+        eps = (torch.rand((bs,) + (1,) * (x_real.dim() - 1), device=self.device, generator=self.rng)
+               if self.cfg.gp_weight > 0 else None)  # drawn whole, as gradient_penalty would
+        x_real, z = x_real[sl], z[sl]
+        with torch.no_grad():
+            x_fake, wz = self.G(z), self.w(z)
+        d_real, d_fake = self.critic(x_real), self.critic(x_fake)
+        sum_w = distributed.all_sum(wz.sum())
+        loss = -(d_real.sum() / bs - (wz * d_fake).sum() / sum_w)  # this rank's share of critic_loss
+        if self.cfg.gp_weight > 0:
+            gp, _ = gradient_penalty(self.critic, x_real, x_fake, eps=eps[sl], reduce="sum")
+            loss = loss + self.cfg.gp_weight * gp / bs
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        distributed.sum_gradients(self.critic.parameters())
+        self.opt_d.step()
+        return distributed.all_sum(loss.detach())
+
+    def _w_step_split(self, bs: int) -> dict[str, torch.Tensor]:
+        """The w-step with the batch split over torchrun ranks: Δ, the reward's normaliser and
+        E w are all-reduced; (E w − 1)² enters through its gradient 2(E w − 1)·∇E w."""
+        cfg, sl = self.cfg, distributed.my_slice(bs)
+        z = self.prior.sample(bs, self.rng)[sl]
+        with torch.no_grad():
+            d = self.critic(self.G(z)).reshape(-1)
+        wz = self.w(z)
+        slope = d - distributed.all_min(d.min())
+        scale = (distributed.all_sum(slope.sum()) / bs).clamp_min(1e-12)
+        mean_w = distributed.all_sum(wz.detach().sum()) / bs
+        reward = (wz * slope / scale).sum() / bs
+        cap = F.relu(wz - cfg.m).pow(2).sum() / bs
+        loss = -reward + cfg.lambda1 * 2 * (mean_w - 1) * wz.sum() / bs + cfg.lambda2 * cap
+        self.opt_w.zero_grad(set_to_none=True)
+        loss.backward()
+        distributed.sum_gradients(self.w.parameters())
+        self.opt_w.step()
+        self._average()
+        reward, cap = distributed.all_sum(reward.detach()), distributed.all_sum(cap.detach())
+        above = distributed.all_sum((wz.detach() > cfg.m).float().sum()) / bs
+        mean_penalty = (mean_w - 1) ** 2
+        return {"reward": reward, "mean_penalty": mean_penalty, "cap_penalty": cap, "mean_w": mean_w,
+                "frac_above_m": above, "mean_slope": scale,
+                "w_loss": -reward + cfg.lambda1 * mean_penalty + cfg.lambda2 * cap}
+
+    def _average(self) -> None:
+        with torch.no_grad():
+            decay = self.cfg.ema
+            for a, b in zip(self.w_avg.parameters(), self.w.parameters()):
+                a.lerp_(b, 1 - decay)
+
     def _w_step(self, bs: int) -> dict[str, torch.Tensor]:
+        if distributed.world() > 1:
+            return self._w_step_split(bs)
         z = self.prior.sample(bs, self.rng)
         with torch.no_grad():
             d_fake = self.critic(self.G(z))
@@ -212,10 +271,7 @@ class WTrainer:
         self.opt_w.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_w.step()
-        with torch.no_grad():
-            decay = self.cfg.ema
-            for a, b in zip(self.w_avg.parameters(), self.w.parameters()):
-                a.lerp_(b, 1 - decay)
+        self._average()
         return terms | {"w_loss": loss.detach()}
 
     def fit(self, resume: bool | None = None) -> tuple[WNetwork, nn.Module]:
@@ -239,7 +295,8 @@ class WTrainer:
         with torch.random.fork_rng(devices=[]):
             if exists:
                 self.load()
-                truncate_jsonl(self.out_dir / LOG, self.step)
+                if distributed.is_main():
+                    truncate_jsonl(self.out_dir / LOG, self.step)
             else:
                 torch.manual_seed(cfg.seed)
             self._loop()
@@ -248,7 +305,8 @@ class WTrainer:
     def _loop(self) -> None:
         cfg = self.cfg
         window: list[dict[str, torch.Tensor]] = []
-        bar = tqdm(total=cfg.steps, initial=self.step, disable=not self.progress, desc="w", dynamic_ncols=True)
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not (self.progress and distributed.is_main()), desc="w",
+                   dynamic_ncols=True)
         while self.step < cfg.steps:
             critic_loss = torch.zeros((), device=self.device)
             for _ in range(cfg.n_d):
@@ -264,10 +322,10 @@ class WTrainer:
                 bar.set_postfix(Ew=f"{terms['mean_w']:.3f}", above_m=f"{terms['frac_above_m']:.3f}")
                 if self.on_step is not None:
                     self.on_step(self.step, terms)
-                if self.out_dir is not None:
+                if self.out_dir is not None and distributed.is_main():
                     with open(self.out_dir / LOG, "a") as f:
                         f.write(json.dumps({"step": self.step, **terms}) + "\n")
-            if self.out_dir is not None and (last or self.step % self.checkpoint_every == 0):
+            if self.out_dir is not None and distributed.is_main() and (last or self.step % self.checkpoint_every == 0):
                 self.save()
         bar.close()
 
