@@ -194,3 +194,23 @@ def test_two_gloo_processes_train_w_like_one(tmp_path):
     for r1, r2 in zip(*logs):
         for key in ("mean_w", "reward", "frac_above_m", "mean_slope"):
             assert r1[key] == pytest.approx(r2[key], rel=1e-3, abs=1e-5), key
+
+
+def test_two_gloo_processes_take_the_gradient_step_of_one(tmp_path):
+    """GAN training split over 2 processes: the summed gradients of D, G and the GM prior (and the
+    logged losses) equal one process's on the same batch (odd size: unequal slices)."""
+    from safetensors.torch import load_file
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "LATENTRW_BACKEND": "gloo"}
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dist_step.py")
+    one = subprocess.run([sys.executable, script, str(tmp_path / "one.safetensors")], capture_output=True, text=True,
+                         env=env, timeout=600)
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                          script, str(tmp_path / "two.safetensors")], capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert two.returncode == 0, two.stderr[-3000:]
+    a, b = load_file(str(tmp_path / "one.safetensors")), load_file(str(tmp_path / "two.safetensors"))
+    assert a.keys() == b.keys() and any(k.startswith("prior.") for k in a)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-6, msg=k)

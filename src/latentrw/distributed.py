@@ -7,11 +7,12 @@ CPU). What is split:
 - feature extraction: each rank runs the extractor on its contiguous slice of the samples and
   the slices are all-gathered in rank order, so every rank holds exactly the features a single
   process computes and the metrics that follow are identical;
+- GAN training (:class:`latentrw.train.Trainer`) and
 - w training (:class:`latentrw.reweight.WTrainer`): every rank draws the same batch from the
-  same seed and works on its slice; the batch statistics (Σw of the critic's self-normalisation,
-  Δ = min D, the reward's normaliser, E w) are all-reduced, each rank's loss is its share of the
-  whole batch's, and the gradients are summed, so the step equals one process's (to float
-  rounding).
+  same seed and works on its slice; batch statistics (w training: Σw of the critic's
+  self-normalisation, Δ = min D, the reward's normaliser, E w) are all-reduced, each rank's loss
+  is its share of the whole batch's, and the gradients are summed, so a step's gradient equals
+  one process's (to float rounding).
 
 Output (records, checkpoints, printing) is rank 0's alone. Without ``torchrun`` everything here
 is a no-op.
@@ -19,6 +20,7 @@ is a no-op.
 
 from __future__ import annotations
 
+import atexit
 import os
 
 import torch
@@ -32,6 +34,14 @@ def init() -> None:
         dist.init_process_group(backend)
         if backend == "nccl":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        atexit.register(_finish)
+
+
+def _finish() -> None:
+    """Leave together: without it a rank that exits first can make gloo abort its peer."""
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def world() -> int:

@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 import torch
 from tqdm.auto import tqdm
 
+from latentrw import distributed
 from latentrw.checkpoint import (load_state_into, load_tensors, optimizer_from_tensors, optimizer_to_tensors,
                                  save_module, save_tensors)
 from latentrw.config import TrainConfig
@@ -118,6 +119,8 @@ class Trainer:
         are then exported for users. A kill at any moment leaves a consistent train_state, and
         :func:`latentrw.run.load_run` falls back to it when the exports disagree.
         """
+        if not distributed.is_main():  # under torchrun rank 0 writes the one checkpoint
+            return
         bad = [name for name, m in (("G", self.G), ("D", self.D), ("prior", self.prior))
                if not all(torch.isfinite(p).all() for p in m.parameters())]
         if bad:
@@ -163,6 +166,8 @@ class Trainer:
 
     # -- one step ------------------------------------------------------------
     def _train_step(self, real: torch.Tensor, acc: torch.Tensor) -> None:
+        if distributed.world() > 1:
+            return self._train_step_split(real, acc)
         cfg, obj = self.cfg, self.objective
         g_step = (self.step + 1) % cfg.n_critic == 0
         z = self.prior.sample(real.shape[0], self.rng)
@@ -192,6 +197,48 @@ class Trainer:
         one = torch.ones((), device=self.device)
         acc += torch.stack([loss_d.detach(), loss_g.detach(), gp.detach(), grad_norm.detach(),
                             d_real.detach().mean(), d_fake.detach().mean(), one * g_step, one])
+
+    def _train_step_split(self, real: torch.Tensor, acc: torch.Tensor) -> None:
+        """The step with the batch split over torchrun ranks: every rank draws the whole batch's
+        latents (and GP interpolation weights) from the same RNG, in the order one process does,
+        works on its slice with its share of each (per-sample mean) loss, and the gradients are
+        summed, so the step is one process's to float rounding (dropout masks aside)."""
+        cfg, obj, bs = self.cfg, self.objective, real.shape[0]
+        sl = distributed.my_slice(bs)
+        share = (sl.stop - sl.start) / bs
+        g_step = (self.step + 1) % cfg.n_critic == 0
+        z = self.prior.sample(bs, self.rng)
+        eps = (torch.rand((bs,) + (1,) * (real.dim() - 1), device=self.device, generator=self.rng)
+               if cfg.gp_weight > 0 else None)
+        real, z = real[sl], z[sl]
+        with torch.set_grad_enabled(g_step):
+            fake = self.G(z)
+        d_real, d_fake = self.D(torch.cat([real, fake.detach()])).split(real.shape[0])
+        loss_d = obj.d_loss(d_real, d_fake) * share
+        gp = grad_norm = torch.zeros((), device=self.device)
+        if cfg.gp_weight > 0:
+            gp, grad_norm = gradient_penalty(self.D, real, fake, eps=eps[sl], reduce="sum")
+            gp, grad_norm = gp / bs, grad_norm / bs
+            loss_d = loss_d + cfg.gp_weight * gp
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        distributed.sum_gradients(self.D.parameters())
+        self.opt_d.step()
+        if cfg.clip > 0:
+            clip_weights(self.D, cfg.clip)
+        loss_g = torch.zeros((), device=self.device)
+        if g_step:
+            self.D.requires_grad_(False)
+            loss_g = obj.g_loss(self.D(fake)) * share
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            distributed.sum_gradients(list(self.G.parameters()) + list(self.prior.parameters()))
+            self.opt_g.step()
+            self.D.requires_grad_(True)
+        one = torch.ones((), device=self.device)
+        parts = torch.stack([loss_d.detach(), loss_g.detach(), gp.detach(), grad_norm.detach(),
+                             d_real.detach().sum() / bs, d_fake.detach().sum() / bs])
+        acc += torch.cat([distributed.all_sum(parts), torch.stack([one * g_step, one])])
 
     def _set_lr(self, total: int) -> None:
         if self.cfg.lr_decay == "linear":
@@ -238,15 +285,17 @@ class Trainer:
             else:
                 torch.manual_seed(cfg.seed)
             run.mkdir(parents=True, exist_ok=True)
-            atomic_write_json(run / CONFIG, cfg.to_dict())
-            truncate_jsonl(run / LOG, self.step)
+            if distributed.is_main():
+                atomic_write_json(run / CONFIG, cfg.to_dict())
+                truncate_jsonl(run / LOG, self.step)
             self._loop(self.data.model_input("train", self.device))
         return run
 
     def _loop(self, x: torch.Tensor) -> None:
         total = self.cfg.epochs * self.steps_per_epoch
         self.G.train(), self.D.train()
-        bar = tqdm(total=total, initial=self.step, disable=not self.progress, unit="step", dynamic_ncols=True)
+        bar = tqdm(total=total, initial=self.step, disable=not (self.progress and distributed.is_main()), unit="step",
+                   dynamic_ncols=True)
         try:
             with _deferred_interrupt() as interrupted:
                 self._steps(x, total, bar, interrupted)
@@ -298,7 +347,9 @@ class Trainer:
         if self.cfg.gp_weight == 0:
             record.pop("gp"), record.pop("grad_norm")
         if self.cfg.eval_every and (epoch + 1) % self.cfg.eval_every == 0:
-            record["metrics"] = self.evaluate(self.cfg.eval_n)
+            record["metrics"] = self.evaluate(self.cfg.eval_n)  # every rank: the extraction is split
+        if not distributed.is_main():
+            return
         with open(self.run_dir / LOG, "a") as f:
             f.write(json.dumps(record) + "\n")
         self.save_samples(self.run_dir / "samples" / f"epoch_{epoch + 1:04d}.png")
