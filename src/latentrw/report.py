@@ -227,6 +227,24 @@ def plot_class_histograms(recs: list[dict], path: Path, title: str) -> Path | No
     return _save(fig, path)
 
 
+def plot_sample_overview(grids: list[tuple[str, Path]], path: Path, title: str) -> Path:
+    """Every sampler's sample grid (first seed) in one figure, labelled."""
+    from PIL import Image
+
+    plt = _plt()
+    cols = min(4, len(grids))
+    rows = -(-len(grids) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3.2 * rows), squeeze=False, layout="constrained")
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (label, grid) in zip(axes.flat, grids):
+        with Image.open(grid) as img:
+            ax.imshow(img.convert("RGB"))
+        ax.set_title(label, fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
 def plot_training_log(log_path: Path, path: Path, title: str) -> Path:
     """Every numeric loss-like column of a training log against the epoch."""
     rows = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
@@ -283,6 +301,8 @@ def build_report(results: Path | str, out: Path | str) -> Path:
             figures.append(plot_training_log(logs[0], out / f"{ckpt}-training.png", f"{ckpt}: training log"))
         figures += [_artifact(r, key, root) for r in mine for key in r.get("artifacts", {}) if key.startswith("figure:")]
         grids = [(r.get("label") or r["sampler"], p) for r in mine if (p := _artifact(r, "samples", root)) is not None]
+        if grids:
+            md.append(f"![samples]({plot_sample_overview(grids, out / f'{ckpt}-samples.png', f'{ckpt}: samples').name})\n")
         md.extend(f"![{p.stem}]({os.path.relpath(p, out)})\n" for p in figures)
         sections.append((ckpt, n, rows, figures, grids, notes))
     (out / "table.md").write_text("\n".join(md))
