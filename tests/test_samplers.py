@@ -176,8 +176,11 @@ def test_latent_ga_log_steps_are_exactly_epsilon_and_projection_keeps_the_norm(r
     torch.testing.assert_close(z5.norm(dim=1), z0.norm(dim=1))
     cube = UniformPrior(2)
     assert torch.equal(project(torch.tensor([[1.5, -0.25]]), torch.zeros(1, 2), cube), torch.tensor([[1.0, -0.25]]))
+    gm = type("M", (), {"prior": GaussianMixturePrior(2), "G": run.G, "D": run.D})()
     with pytest.raises(ValueError, match="no projection"):
-        SAMPLERS.get("latent-ga")(w=w).fit(type("M", (), {"prior": GaussianMixturePrior(2), "G": run.G, "D": run.D})())
+        SAMPLERS.get("latent-ga")(w=w, project=True).fit(gm)
+    assert SAMPLERS.get("latent-ga")(w=w).fit(gm).params()["project"] is False  # the default: where possible
+    assert SAMPLERS.get("latent-ga")(w=w).fit(run).params()["project"] is True
 
 
 def test_latent_rs_ga_ascends_only_the_accepted_latents(run, w):

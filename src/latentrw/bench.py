@@ -151,6 +151,15 @@ class _Bench:
                              f"{done[key]}, not {fingerprint}: use another --out, or delete the file to start over")
         return key not in done
 
+    def make(self, name: str, options: dict):
+        """The fitted sampler, or None (said, not recorded) when it does not apply to this
+        checkpoint, e.g. truncation on a Gaussian-mixture prior."""
+        try:
+            return make_sampler(name, self.run, self.run_dir, **options)
+        except ValueError as exc:
+            self.progress(f"{self.name} {name:<13} skipped: {exc}")
+            return None
+
     def record(self, sampler: str, seed: int, n: int, values: dict, **extra) -> None:
         append_jsonl(self.results, record(self.dataset, self.name, sampler, seed, n, values, self.ref,
                                           checkpoint=self.name, suite=self.config.suite, **extra))
@@ -220,7 +229,9 @@ N, other options or another generator is an error, never mixed in."""
             for i, seed in enumerate(config.seeds):
                 fp = b.fingerprint(config.n, options)
                 if b.todo(done, name, seed, fp):
-                    sampler = sampler or make_sampler(name, b.run, b.run_dir, **options)
+                    sampler = sampler or b.make(name, options)
+                    if sampler is None:
+                        break
                     b.sample(name, sampler, seed, name, i == 0, fp)
         for name, knob, values in config.sweeps:  # trade-off curves, first seed only
             seed = config.seeds[0]
@@ -228,7 +239,9 @@ N, other options or another generator is an error, never mixed in."""
                 label, options = f"{name} {knob}={value:g}", {**config.options.get(name, {}), knob: value}
                 fp = b.fingerprint(config.n, options)
                 if b.todo(done, label, seed, fp):
-                    sampler = make_sampler(name, b.run, b.run_dir, **options)
+                    sampler = b.make(name, options)
+                    if sampler is None:
+                        break
                     b.sample(name, sampler, seed, label, False, fp, knob=knob, value=value)
     return results
 

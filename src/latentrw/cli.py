@@ -330,7 +330,7 @@ def _sampler_options(fn):
         click.option("--ga-mode", type=click.Choice(["log", "plain"]), default=None,
                      help="latent-ga / latent-rs-ga: normalised ascent on log w (ours) or the paper's z + η∇w [log]."),
         click.option("--ga-project/--no-ga-project", default=None,
-                     help="latent-ga / latent-rs-ga: keep latents in the prior's typical set [on]."),
+                     help="latent-ga / latent-rs-ga: keep latents in the prior's typical set [where the prior has one]."),
         click.option("--k", "k", type=click.IntRange(min=1), default=None,
                      help="latent-sir / sir: proposals per sample [10]; mh-gan: proposals per chain [640]."),
         click.option("--calibrated-dir", type=click.Path(file_okay=False, path_type=Path), default=None,

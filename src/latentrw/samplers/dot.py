@@ -26,11 +26,12 @@ class DOT(Sampler):
     """Latent DOT (Tanaka 2019): each latent transported toward higher critic values.
 
     Defaults: Adam with lr 0.01 (Tanaka 2019), β = (0, 0.9) and 20 steps (ours); a pilot of
-    1,000 latents (all pairs) for k_eff (ours); ``project`` keeps each Gaussian latent's norm."""
+    1,000 latents (all pairs) for k_eff (ours); ``project`` keeps each Gaussian latent's norm: None
+    (default) where the prior has a projection, True to require it, False never."""
 
     name = "dot"
 
-    def __init__(self, lr: float = 0.01, steps: int = 20, project: bool = True, pilot: int = 1000,
+    def __init__(self, lr: float = 0.01, steps: int = 20, project: bool | None = None, pilot: int = 1000,
                  pilot_seed: int = PILOT_SEED, batch_size: int = 1000):
         super().__init__(batch_size)
         if lr <= 0 or steps < 0 or pilot < 2:
@@ -41,6 +42,7 @@ class DOT(Sampler):
     def fit(self, models: Models, data=None) -> "DOT":
         if self.project and not projectable(models.prior):
             raise ValueError(f"{self.name}: no projection for the {type(models.prior).__name__}; use project=False")
+        self.project_ = projectable(models.prior) if self.project is None else self.project
         super().fit(models)
         z = ProposalStream.from_seed(models.prior, self.pilot_seed).take(self.pilot)
         d = torch.cat([models.D(models.G(z[i:i + self.batch_size])).reshape(-1)
@@ -51,6 +53,12 @@ class DOT(Sampler):
             raise ValueError(f"{self.name}: the critic is constant on G's samples (k_eff = 0)")
         return self
 
+
+    def params(self) -> dict:
+        out = super().params()
+        if hasattr(self, "project_"):  # what ran, not only what was asked
+            out["project"] = self.project_
+        return out
     def _transport(self, zy: torch.Tensor, cost: Cost) -> torch.Tensor:
         """Adam on the DOT objective for one compute batch (elementwise, so batch-independent)."""
         G, D = self.models_.G, self.models_.D
@@ -62,7 +70,7 @@ class DOT(Sampler):
             m = b1 * m + (1 - b1) * grad
             v = b2 * v + (1 - b2) * grad * grad
             z = z - self.lr * (m / (1 - b1 ** t)) / ((v / (1 - b2 ** t)).sqrt() + eps)
-            if self.project:
+            if self.project_:
                 z = project(z, zy, self.models_.prior)
         return z
 

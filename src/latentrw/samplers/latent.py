@@ -164,14 +164,15 @@ class LatentGA(Sampler):
     """latentGA: latents from the prior, moved uphill on w (:func:`latent_ascent`) before G.
 
     Defaults (ours): 10 steps on log w of ε = 0.01·√d, 1 % of a Gaussian latent's typical norm
-    √d (0.1 for d = 100; a fixed 0.1 throws 2-d latents across the plane); ``project=True``
-    keeps each latent in the prior's typical set (Gaussian: its starting norm).
+    √d (0.1 for d = 100; a fixed 0.1 throws 2-d latents across the plane). ``project`` keeps
+    each latent in the prior's typical set (Gaussian: its starting norm): None (default) where
+    the prior has a projection (not GM-GAN's mixture), True to require it, False never.
     """
 
     name = "latent-ga"
 
     def __init__(self, w: torch.nn.Module, steps: int = 10, step_size: float | None = None, mode: str = "log",
-                 project: bool = True, batch_size: int = 1000):
+                 project: bool | None = None, batch_size: int = 1000):
         super().__init__(batch_size)
         if steps < 0:
             raise ValueError("steps must be >= 0")
@@ -188,10 +189,17 @@ class LatentGA(Sampler):
         if self.project and not projectable(models.prior):
             raise ValueError(f"{self.name}: no projection for the {type(models.prior).__name__}; "
                              "use project=False (--no-ga-project)")
+        self.project_ = projectable(models.prior) if self.project is None else self.project
         return super().fit(models)
 
+    def params(self) -> dict:
+        out = super().params()
+        if hasattr(self, "project_"):  # what ran, not only what was asked
+            out["project"] = self.project_
+        return out
+
     def _ascend(self, z: torch.Tensor, cost: Cost) -> torch.Tensor:
-        prior = self.models_.prior if self.project else None
+        prior = self.models_.prior if self.project_ else None
         chunks = [latent_ascent(self.w, z[i:i + self.batch_size], self.steps, self.step_size, self.mode, prior, cost)
                   for i in range(0, len(z), self.batch_size)]
         return torch.cat(chunks) if chunks else z
@@ -210,7 +218,7 @@ class LatentRSGA(LatentRS):
     name = "latent-rs-ga"
 
     def __init__(self, w: torch.nn.Module, m: float | None = None, acceptance: float | None = None, steps: int = 10,
-                 step_size: float | None = None, mode: str = "log", project: bool = True, batch_size: int = 1000,
+                 step_size: float | None = None, mode: str = "log", project: bool | None = None, batch_size: int = 1000,
                  pilot: int = 10_000, pilot_seed: int = PILOT_SEED):
         super().__init__(w, m, acceptance, batch_size, pilot, pilot_seed)
         self.ga = LatentGA(w, steps, step_size, mode, project, batch_size)
