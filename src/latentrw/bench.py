@@ -254,4 +254,4 @@ def demo_config(quick: bool = False) -> BenchConfig:
     if quick:
         return BenchConfig("mnist", n=500, seeds=(0, 1), options=QUICK_OPTIONS, checkpoints=SUITES["mnist"][:1],
                            sweeps=(("latent-rs", "acceptance", (0.5, 0.2)), ("truncation", "psi", (1.0, 2.0)))).resolved()
-    return BenchConfig("mnist", n=1000, seeds=(0, 1, 2), options=QUICK_OPTIONS, sweeps=DEMO_SWEEPS).resolved()
+    return BenchConfig("mnist", n=800, seeds=(0, 1, 2), options=QUICK_OPTIONS, sweeps=DEMO_SWEEPS).resolved()
