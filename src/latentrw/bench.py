@@ -248,9 +248,9 @@ N, other options or another generator is an error, never mixed in."""
 
 def demo_config(quick: bool = False) -> BenchConfig:
     """What ``latentrw demo`` runs: every sampler on the shipped MNIST checkpoints with the step
-    budgets of ``--quick`` (ours, printed beside the table) and the demo sweeps, 1,000 samples per
-    seed over 3 seeds, so it ends in about 10 minutes on 2 CPU cores (--quick: one checkpoint,
-    500 samples, 2 seeds, about 2)."""
+    budgets of ``--quick`` (ours, printed beside the table) and the demo sweeps, 800 samples per
+    seed over 3 seeds: 9 min on 2 CPU cores from a fresh clone, set-up included (--quick: one
+    checkpoint, 500 samples, 2 seeds)."""
     if quick:
         return BenchConfig("mnist", n=500, seeds=(0, 1), options=QUICK_OPTIONS, checkpoints=SUITES["mnist"][:1],
                            sweeps=(("latent-rs", "acceptance", (0.5, 0.2)), ("truncation", "psi", (1.0, 2.0)))).resolved()

@@ -578,7 +578,7 @@ def report(results: Path, out: Path | None) -> None:
 
 
 @main.command()
-@click.option("--quick", is_flag=True, help="One checkpoint, 500 samples, 2 seeds (about 2 minutes on 2 CPU cores).")
+@click.option("--quick", is_flag=True, help="One checkpoint, 500 samples, 2 seeds.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder [runs/demo; --quick: runs/demo-quick].")
 @click.option("--device", default="auto", help="cpu, cuda or auto.")

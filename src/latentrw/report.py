@@ -75,7 +75,9 @@ def _cell(value: tuple[float, float] | None) -> str:
     if value is None:
         return ""
     mean, half = value
-    return f"{mean:.4g}" if not math.isfinite(half) or half == 0 else f"{mean:.4g} ± {half:.2g}"
+    if not math.isfinite(half) or abs(half) <= 1e-9 * max(1.0, abs(mean)):  # one seed, or no spread
+        return f"{mean:.4g}"
+    return f"{mean:.4g} ± {half:.2g}"
 
 
 def _columns(rows: list[dict]) -> list[str]:
