@@ -23,7 +23,8 @@ from latentrw.fileio import atomic_write_bytes
 from latentrw.samplers.latent import LatentRS, latent_ascent, projectable
 
 
-def _plt():
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -32,10 +33,11 @@ def _plt():
     return plt
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
+    """Write ``fig`` as a PNG atomically and close it."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight", dpi=110)
-    _plt().close(fig)
+    pyplot().close(fig)
     atomic_write_bytes(path, buf.getvalue())
     return path
 
@@ -45,7 +47,7 @@ def fig_2d(real: torch.Tensor, base: torch.Tensor, rs: torch.Tensor, w: torch.nn
            extent: float = 3.0) -> Path:
     """Real points, base samples, latentRS samples (same axes) and, when ``w`` takes 2-d
     latents, w over [-extent, extent]² in latent space."""
-    plt = _plt()
+    plt = pyplot()
     panels = 4 if w is not None and w.config.get("z_dim") == 2 else 3
     fig, axes = plt.subplots(1, panels, figsize=(3.2 * panels, 3.2))
     lim = float(torch.cat([real, base]).abs().quantile(0.995)) * 1.1
@@ -61,14 +63,14 @@ def fig_2d(real: torch.Tensor, base: torch.Tensor, rs: torch.Tensor, w: torch.nn
         im = axes[3].imshow(values, origin="lower", extent=(-extent, extent, -extent, extent), cmap="viridis")
         axes[3].set(title="w(z) on the latent plane", xlabel="z1", ylabel="z2")
         fig.colorbar(im, ax=axes[3], fraction=0.046)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def fig_sorted_by_acceptance(images: torch.Tensor, accept_prob: torch.Tensor, path: Path, ncol: int = 10,
                              nrow: int = 6) -> Path:
     """``nrow·ncol`` uint8 images (N, H, W) spread evenly over their acceptance-probability
     ranking, from the least likely to be accepted (top left) to the most (bottom right)."""
-    plt = _plt()
+    plt = pyplot()
     order = torch.argsort(accept_prob)
     pick = order[torch.linspace(0, len(order) - 1, nrow * ncol).round().long()]
     fig, axes = plt.subplots(nrow, ncol, figsize=(ncol * 0.9, nrow * 1.05))
@@ -77,7 +79,7 @@ def fig_sorted_by_acceptance(images: torch.Tensor, accept_prob: torch.Tensor, pa
         ax.set_xticks([]), ax.set_yticks([])
         ax.set_xlabel(f"{float(accept_prob[i]):.2f}", fontsize=7, labelpad=1)
     fig.suptitle("samples sorted by latentRS acceptance probability min(1, w/c)", fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 @torch.no_grad()
@@ -85,7 +87,7 @@ def fig_ga_path(G: torch.nn.Module, w: torch.nn.Module, z0: torch.Tensor, path: 
                 step_size: float = 0.1, every: int = 5, mode: str = "log", prior=None) -> Path:
     """One row per starting latent in ``z0``: G along its latentGA path (every ``every`` steps),
     w(z) under each image."""
-    plt = _plt()
+    plt = pyplot()
     zs = [z0]
     for _ in range(steps // every):
         zs.append(latent_ascent(w, zs[-1], every, step_size, mode, prior))
@@ -100,11 +102,11 @@ def fig_ga_path(G: torch.nn.Module, w: torch.nn.Module, z0: torch.Tensor, path: 
             if i == 0:
                 ax.set_title(f"step {j * every}", fontsize=7)
     fig.suptitle(f"latentGA paths ({mode} mode, step {step_size}); w(z) under each image", fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def fig_w_histogram(w_over_m: torch.Tensor, path: Path, acceptance: float | None = None) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.5, 3))
     ax.hist(w_over_m.cpu().numpy(), bins=80, color="tab:blue")
     ax.axvline(1.0, color="k", lw=0.8, ls="--")
@@ -113,7 +115,7 @@ def fig_w_histogram(w_over_m: torch.Tensor, path: Path, acceptance: float | None
         title += f", latentRS acceptance {acceptance:.3f}"
     ax.set(xlabel="w(z) / m", ylabel="latents", title=title)
     ax.title.set_fontsize(8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 @torch.no_grad()

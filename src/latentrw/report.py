@@ -15,14 +15,14 @@ from __future__ import annotations
 import base64
 import csv
 import html
-import io
 import json
 import math
 import os
 from pathlib import Path
 
 from latentrw.errors import DataError
-from latentrw.fileio import atomic_write_bytes, sha256_file
+from latentrw.figures import pyplot, save_figure
+from latentrw.fileio import sha256_file
 from latentrw.stats import mean_ci
 
 METRICS = ("fid", "kid", "precision", "recall", "density", "coverage", "emd", "in_between", "kl_uniform")
@@ -125,26 +125,9 @@ def _artifact(rec: dict, key: str, root: Path) -> Path | None:
     return path
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight", dpi=110)
-    _plt().close(fig)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
-
-
 def plot_pareto(rows: list[dict], path: Path, title: str) -> Path:
     """Time per accepted image against precision (paper Fig. 3); error bars are the 95 % CIs."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for r in rows:
         if "ms" not in r or "precision" not in r:
@@ -158,11 +141,11 @@ def plot_pareto(rows: list[dict], path: Path, title: str) -> Path:
         ax.legend(fontsize=7)
     ax.set(xscale="log", xlabel="ms per accepted image (log)", ylabel="precision (k=3)", title=title)
     ax.title.set_fontsize(9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_precision_recall(rows: list[dict], path: Path, title: str) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 4))
     for r in rows:
         if "precision" not in r or "recall" not in r:
@@ -173,7 +156,7 @@ def plot_precision_recall(rows: list[dict], path: Path, title: str) -> Path:
         ax.annotate(r["label"], (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set(xlabel="recall (k=3)", ylabel="precision (k=3)", title=title)
     ax.title.set_fontsize(9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _finite(e: float) -> float:
@@ -188,7 +171,7 @@ def plot_tradeoffs(recs: list[dict], path: Path, title: str) -> Path | None:
         return None
     seed = sweeps[0]["seed"]
     same_seed = {r["label"]: r["metrics"] for r in recs if "knob" not in r and r["seed"] == seed}
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for name in dict.fromkeys(r["sampler"] for r in sweeps):
         pts = sorted((r for r in sweeps if r["sampler"] == name), key=lambda r: r["value"])
@@ -204,7 +187,7 @@ def plot_tradeoffs(recs: list[dict], path: Path, title: str) -> Path | None:
     ax.set(xlabel="recall (k=3)", ylabel="precision (k=3)", title=title)
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_class_histograms(recs: list[dict], path: Path, title: str) -> Path | None:
@@ -215,7 +198,7 @@ def plot_class_histograms(recs: list[dict], path: Path, title: str) -> Path | No
             first.setdefault(r.get("label") or r["sampler"], r["metrics"]["class_histogram"])
     if not first:
         return None
-    plt = _plt()
+    plt = pyplot()
     k = len(next(iter(first.values())))
     fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(first) * k / 4), 3.5))
     width = 0.8 / len(first)
@@ -226,14 +209,14 @@ def plot_class_histograms(recs: list[dict], path: Path, title: str) -> Path | No
            ylabel="fraction of samples", title=title)
     ax.title.set_fontsize(9)
     ax.legend(fontsize=6, ncol=4)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_sample_overview(grids: list[tuple[str, Path]], path: Path, title: str) -> Path:
     """Every sampler's sample grid (first seed) in one figure, labelled."""
     from PIL import Image
 
-    plt = _plt()
+    plt = pyplot()
     cols = min(4, len(grids))
     rows = -(-len(grids) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3.2 * rows), squeeze=False, layout="constrained")
@@ -244,7 +227,7 @@ def plot_sample_overview(grids: list[tuple[str, Path]], path: Path, title: str) 
             ax.imshow(img.convert("RGB"))
         ax.set_title(label, fontsize=9)
     fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_training_log(log_path: Path, path: Path, title: str) -> Path:
@@ -253,7 +236,7 @@ def plot_training_log(log_path: Path, path: Path, title: str) -> Path:
     rows = [{**r, **r.get("metrics", {})} for r in rows]  # --eval-every logs quality under "metrics"
     keys = [k for k in ("d_loss", "g_loss", "d_real", "d_fake", "gp", "fid", "precision", "recall")
             if any(isinstance(r.get(k), (int, float)) for r in rows)]
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     for k in keys:
         pts = [(r["epoch"], r[k]) for r in rows if isinstance(r.get(k), (int, float))]
@@ -261,7 +244,7 @@ def plot_training_log(log_path: Path, path: Path, title: str) -> Path:
     ax.set(xlabel="epoch", title=title)
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def build_report(results: Path | str, out: Path | str) -> Path:

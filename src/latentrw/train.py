@@ -180,23 +180,32 @@ class Trainer:
         if cfg.gp_weight > 0:
             gp, grad_norm = gradient_penalty(self.D, real, fake, self.rng)
             loss_d = loss_d + cfg.gp_weight * gp
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.opt_d.step()
-        if cfg.clip > 0:
-            clip_weights(self.D, cfg.clip)
-        loss_g = torch.zeros((), device=self.device)
-        if g_step:
-            self.D.requires_grad_(False)
-            loss_g = obj.g_loss(self.D(fake))
-            self.opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            self.opt_g.step()
-            self.D.requires_grad_(True)
+        self._update_d(loss_d)
+        loss_g = self._update_g(fake) if g_step else torch.zeros((), device=self.device)
         # acc: running sums of STATS, then the number of G steps and of D steps.
         one = torch.ones((), device=self.device)
         acc += torch.stack([loss_d.detach(), loss_g.detach(), gp.detach(), grad_norm.detach(),
                             d_real.detach().mean(), d_fake.detach().mean(), one * g_step, one])
+
+    def _update_d(self, loss_d: torch.Tensor) -> None:
+        """One D step on ``loss_d`` (gradients summed over torchrun ranks; a no-op alone)."""
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        distributed.sum_gradients(self.D.parameters())
+        self.opt_d.step()
+        if self.cfg.clip > 0:
+            clip_weights(self.D, self.cfg.clip)
+
+    def _update_g(self, fake: torch.Tensor, share: float = 1.0) -> torch.Tensor:
+        """One G (and prior) step through the frozen D; ``share``: this rank's part of the batch."""
+        self.D.requires_grad_(False)
+        loss_g = self.objective.g_loss(self.D(fake)) * share
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        distributed.sum_gradients(list(self.G.parameters()) + list(self.prior.parameters()))
+        self.opt_g.step()
+        self.D.requires_grad_(True)
+        return loss_g
 
     def _train_step_split(self, real: torch.Tensor, acc: torch.Tensor) -> None:
         """The step with the batch split over torchrun ranks: every rank draws the whole batch's
@@ -220,21 +229,8 @@ class Trainer:
             gp, grad_norm = gradient_penalty(self.D, real, fake, eps=eps[sl], reduce="sum")
             gp, grad_norm = gp / bs, grad_norm / bs
             loss_d = loss_d + cfg.gp_weight * gp
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        distributed.sum_gradients(self.D.parameters())
-        self.opt_d.step()
-        if cfg.clip > 0:
-            clip_weights(self.D, cfg.clip)
-        loss_g = torch.zeros((), device=self.device)
-        if g_step:
-            self.D.requires_grad_(False)
-            loss_g = obj.g_loss(self.D(fake)) * share
-            self.opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            distributed.sum_gradients(list(self.G.parameters()) + list(self.prior.parameters()))
-            self.opt_g.step()
-            self.D.requires_grad_(True)
+        self._update_d(loss_d)
+        loss_g = self._update_g(fake, share) if g_step else torch.zeros((), device=self.device)
         one = torch.ones((), device=self.device)
         parts = torch.stack([loss_d.detach(), loss_g.detach(), gp.detach(), grad_norm.detach(),
                              d_real.detach().sum() / bs, d_fake.detach().sum() / bs])
