@@ -136,9 +136,10 @@ def test_kill_9_during_bench_then_rerun_completes_it_unchanged(tmp_path):
     assert metrics(results) == metrics(tmp_path / "ref" / "results.jsonl")
 
 
-def test_outside_gan_example_runs_end_to_end():
+@pytest.mark.parametrize("mapping", ["0", "1"])  # 1: a StyleGAN-shaped G, w behind its frozen mapping
+def test_outside_gan_example_runs_end_to_end(mapping):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {**os.environ, "STEPS": "600", "W_STEPS": "200", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "STEPS": "600", "W_STEPS": "200", "OMP_NUM_THREADS": "1", "MAPPING": mapping}
     out = subprocess.run(["bash", os.path.join(root, "examples", "outside_gan", "run_example.sh")], env=env,
                          capture_output=True, text=True, timeout=900, cwd=root)
     assert out.returncode == 0, out.stdout[-1500:] + out.stderr[-1500:]

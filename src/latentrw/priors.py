@@ -22,6 +22,9 @@ from latentrw.registry import Registry
 class Prior(nn.Module):
     """Base class: a distribution on R^z_dim."""
 
+    #: False where log_prob is unknown (a mapped prior): samplers that need it refuse the prior.
+    has_density = True
+
     def __init__(self, z_dim: int):
         super().__init__()
         self.z_dim = z_dim
@@ -103,6 +106,46 @@ class GaussianMixturePrior(Prior):
         return torch.logsumexp(comp, dim=1) - math.log(self.means.shape[0])
 
 
+class MappedPrior(Prior):
+    """A base prior pushed through a frozen mapping network: the latent that G takes, that w
+    reweights and that latentRS accepts is ``mapping(z)`` with z ~ ``base``. This is StyleGAN's
+    intermediate latent space W (Karras et al. 2019), where Issenhuth et al. (2022, §4.3)
+    reweight StyleGAN2. ``z_dim`` is the mapped (W) dimension; ``base.z_dim`` the input's.
+
+    The mapping is never trained here (its parameters are frozen) and W has no known density,
+    so ``log_prob`` is undefined: DDLS and DGflow refuse the prior, and latentGA/DOT run without
+    a typical-set projection. Any module samples; to be saved with a run and rebuilt, the mapping
+    must be a plug-in (``factory`` + ``kwargs``, :func:`latentrw.models.plugin.build_plugin`), and
+    loading it then needs the factory trusted, as for a plug-in G."""
+
+    has_density = False
+
+    def __init__(self, base: Prior, mapping: nn.Module, base_name: str):
+        spec = getattr(mapping, "config", None)
+        if not isinstance(spec, dict) or "factory" not in spec:
+            spec = None  # any module samples; only a plug-in one (build_plugin) can be saved and rebuilt
+        with torch.no_grad():
+            w_dim = mapping(base.sample(2, torch.Generator().manual_seed(0))).shape[1:]
+        if len(w_dim) != 1:
+            raise ValueError(f"the mapping gives latents of shape {tuple(w_dim)}; it must give flat vectors "
+                             f"(batch, w_dim)")
+        super().__init__(int(w_dim[0]))
+        self.base, self.mapping = base, mapping.eval().requires_grad_(False)
+        self.config = {"z_dim": self.z_dim, "base": base_name, "base_config": base.config, "mapping": spec}
+
+    def train(self, mode: bool = True) -> "MappedPrior":
+        super().train(mode)
+        self.mapping.eval()  # frozen: no dropout or batch-norm updates even inside a training loop
+        return self
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        with torch.no_grad():
+            return self.mapping(self.base.sample(n, generator))
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        raise NotImplementedError("a mapped prior has no density on its mapped latent space")
+
+
 PRIORS: Registry[type[Prior]] = Registry("prior")
 PRIORS.add("gaussian", GaussianPrior)
 PRIORS.add("uniform", UniformPrior)
@@ -110,9 +153,21 @@ PRIORS.add("gm", GaussianMixturePrior)
 PRIORS.add("gm-static", lambda z_dim, **kw: GaussianMixturePrior(z_dim, learnable=False, **kw))
 
 
+MAPPED = "mapped"  # not in PRIORS: a mapping comes with an imported GAN, never with `latentrw train`
+
+
 def build_prior(name: str, config: dict) -> Prior:
-    """Build a registered prior from its config (``{"z_dim": ..., ...}``)."""
+    """Build a registered prior from its config (``{"z_dim": ..., ...}``), or a
+    :class:`MappedPrior` (name ``"mapped"``; its mapping factory must be trusted)."""
     config = dict(config)
+    if name == MAPPED:
+        from latentrw.models.plugin import build_plugin
+
+        if config.get("base") == MAPPED or not isinstance(config.get("mapping"), dict):
+            raise ValueError("a mapped prior is rebuilt from a plug-in mapping ({'factory': ..., 'kwargs': ...}) "
+                             "over a registered base prior")
+        return MappedPrior(build_prior(config["base"], config["base_config"]), build_plugin(config["mapping"]),
+                           config["base"])
     if name == "gm-static":
         config.pop("learnable", None)
     return PRIORS.get(name)(**config)

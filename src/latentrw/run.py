@@ -22,7 +22,7 @@ from latentrw.checkpoint import load_state_into, load_tensors
 from latentrw.config import TrainConfig
 from latentrw.errors import CheckpointError
 from latentrw.models import build
-from latentrw.priors import Prior, build_prior
+from latentrw.priors import MAPPED, MappedPrior, Prior, build_prior
 
 CONFIG, LOG = "config.json", "log.jsonl"
 G_FILE, D_FILE, PRIOR_FILE, STATE_FILE = "G.safetensors", "D.safetensors", "prior.safetensors", "train_state.safetensors"
@@ -101,7 +101,9 @@ def _from_train_state(path: Path, device: torch.device | str) -> tuple[torch.nn.
 
 def import_run(out: Path | str, dataset: str, z_dim: int, generator: str, g_weights: Path | str,
                discriminator: str | None = None, d_weights: Path | str | None = None, prior: str = "gaussian",
-               g_kwargs: dict | None = None, d_kwargs: dict | None = None, gp_weight: float | None = None) -> Path:
+               g_kwargs: dict | None = None, d_kwargs: dict | None = None, gp_weight: float | None = None,
+               mapping: str | None = None, mapping_weights: Path | str | None = None,
+               mapping_kwargs: dict | None = None) -> Path:
     """Make a run directory around a GAN trained outside latentrw, so that every command
     (reweight, calibrate, sample, evaluate, bench --checkpoints DIR) works on it.
 
@@ -113,7 +115,11 @@ def import_run(out: Path | str, dataset: str, z_dim: int, generator: str, g_weig
     Without a discriminator a fresh latentrw one (mlp for images, toy for points) stands in:
     calibration then trains it from scratch and DOT, which needs a trained critic, is meaningless.
     ``gp_weight`` is the gradient penalty D was trained with, if any (the reweighting critic and
-    the calibration keep it)."""
+    the calibration keep it).
+
+    ``mapping`` (with ``mapping_weights``, ``mapping_kwargs``) declares a frozen mapping network
+    in front of G, as StyleGAN's z -> W: G then takes ``mapping(z)``, and w, latentRS and
+    latentGA work on that intermediate latent (:class:`~latentrw.priors.MappedPrior`)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -149,8 +155,20 @@ def import_run(out: Path | str, dataset: str, z_dim: int, generator: str, g_weig
         D = getattr(MODELS.get(family), "discriminator")(in_shape=data.sample_shape)
         d_head = {"family": family}
     prior_model = build_prior(prior, {"z_dim": z_dim})
+    if mapping is not None:
+        if mapping_weights is None:
+            raise CheckpointError("a mapping network needs its weights (mapping_weights)")
+        try:
+            prior_model = MappedPrior(prior_model, plugin(mapping, mapping_kwargs, mapping_weights), prior)
+        except (RuntimeError, ValueError) as exc:
+            raise CheckpointError(f"the mapping {mapping} does not take {z_dim}-d latents from the {prior} prior "
+                                  f"to flat vectors: {exc}") from exc
     with torch.no_grad():  # the shapes the rest of latentrw relies on
-        x = G(prior_model.sample(2, torch.Generator().manual_seed(0)))
+        try:
+            x = G(prior_model.sample(2, torch.Generator().manual_seed(0)))
+        except RuntimeError as exc:
+            raise CheckpointError(f"{generator} does not take {prior_model.z_dim}-d latents"
+                                  f"{' (the mapping output)' if mapping else ''}: {exc}") from exc
         if tuple(x.shape[1:]) != data.sample_shape:
             raise CheckpointError(f"{generator} makes samples of shape {tuple(x.shape[1:])}, but {dataset} samples "
                                   f"are {data.sample_shape}")
@@ -162,5 +180,6 @@ def import_run(out: Path | str, dataset: str, z_dim: int, generator: str, g_weig
     atomic_write_json(out / CONFIG, config.to_dict())
     save_module(out / G_FILE, G, {"family": PLUGIN, "role": "generator", "config": G.config, "step": 0})
     save_module(out / D_FILE, D, {**d_head, "role": "discriminator", "config": D.config, "step": 0})
-    save_tensors(out / PRIOR_FILE, prior_model.state_dict(), {"name": prior, "config": prior_model.config, "step": 0})
+    prior_name = MAPPED if mapping is not None else prior
+    save_tensors(out / PRIOR_FILE, prior_model.state_dict(), {"name": prior_name, "config": prior_model.config, "step": 0})
     return out

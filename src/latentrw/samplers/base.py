@@ -192,13 +192,17 @@ def value_and_grad(fn: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor) 
 class LatentDynamics(Sampler):
     """Base of the samplers that move each latent by ``steps`` noisy gradient updates (DDLS,
     DGflow): subclasses implement :meth:`_step`. Their diffusion needs a prior with a smooth
-    density on the whole space, so the uniform prior is refused."""
+    density on the whole space, so the uniform prior and a mapped prior (no known density) are
+    refused."""
 
     steps: int
 
     def fit(self, models: Models, data=None) -> "LatentDynamics":
         if isinstance(models.prior, UniformPrior):
             raise ValueError(f"{self.name}: its diffusion leaves the uniform prior's cube; use a Gaussian prior")
+        if not models.prior.has_density:
+            raise ValueError(f"{self.name}: its diffusion needs the prior's density, which the "
+                             f"{type(models.prior).__name__} does not have")
         return super().fit(models)
 
     def _step(self, z: torch.Tensor, xi: torch.Tensor, cost: Cost) -> torch.Tensor:
