@@ -65,3 +65,17 @@ def test_gm_prior_log_prob_matches_torch_distributions_and_samples_are_reparamet
     assert p.scales.min() >= 0.01  # floor
     rebuilt = build_prior("gm-static", GaussianMixturePrior(4, learnable=False).config)
     assert not list(rebuilt.parameters()) and torch.equal(rebuilt.means, GaussianMixturePrior(4).means.detach())
+
+
+def test_cnn_generator_in_eval_mode_makes_each_sample_alone():
+    """The cnn G has batch norm (DCGAN); in eval mode, as samplers run it, a sample must not
+    depend on the rest of its batch."""
+    from latentrw.models.cnn import CNNGenerator
+
+    G = CNNGenerator(8, width=4)
+    G.train()
+    G(torch.randn(16, 8))  # move the running statistics off their initial values
+    G.eval()
+    z = torch.randn(5, 8)
+    with torch.no_grad():
+        assert torch.allclose(G(z)[:1], G(z[:1]), atol=1e-6)

@@ -84,6 +84,8 @@ class Trainer:
         if self.cfg.batch_size > len(self.data.x_train):
             raise ConfigError(f"batch size {self.cfg.batch_size} is larger than the {len(self.data.x_train)} "
                               f"training samples of {self.data.name}")
+        if self.cfg.batch_size < 2 and self.cfg.model == "cnn":
+            raise ConfigError("the cnn generator uses batch norm, which needs a batch size of at least 2")
         self.device = resolve_device(self.cfg.device)
         self.objective = OBJECTIVES.get(self.cfg.objective)
         family = MODELS.get(self.cfg.model)
