@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from safetensors import SafetensorError
@@ -52,6 +52,29 @@ def load_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
 
 def save_module(path: Path, module: torch.nn.Module, header: dict[str, Any]) -> None:
     save_tensors(path, module.state_dict(), header)
+
+
+def build_from_header(make: Callable[[], torch.nn.Module], tensors: dict[str, torch.Tensor], path: Path,
+                      what: str = "a latentrw model") -> torch.nn.Module:
+    """``make()`` (a constructor fed from a file's header) loaded with the file's ``tensors``,
+    without trusting the header: the module is first built on the meta device, which allocates
+    nothing, and its parameter names and shapes must equal the file's before it is built for
+    real. So a header cannot make latentrw allocate more than the file itself holds, and a
+    header that does not build (a negative or absurd size) is a :class:`CheckpointError`."""
+    try:
+        with torch.device("meta"):
+            probe = make()
+    except (KeyError, TypeError, ValueError, RuntimeError, OverflowError) as exc:
+        raise CheckpointError(f"{path}: header does not describe {what} ({type(exc).__name__}: {exc})") from exc
+    want = {k: tuple(v.shape) for k, v in probe.state_dict().items()}
+    have = {k: tuple(v.shape) for k, v in tensors.items()}
+    if want != have:
+        diff = sorted(set(want.items()) ^ set(have.items()))[:4]
+        raise CheckpointError(f"{path}: weights do not fit the model its header describes (first differences, "
+                              f"name and shape: {diff})")
+    module = make()
+    load_state_into(module, tensors, path)
+    return module
 
 
 def load_state_into(module: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:

@@ -28,8 +28,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from latentrw import distributed
-from latentrw.checkpoint import (load_state_into, load_tensors, optimizer_from_tensors, optimizer_to_tensors,
-                                 save_module, save_tensors)
+from latentrw.checkpoint import (build_from_header, load_state_into, load_tensors, optimizer_from_tensors,
+                                 optimizer_to_tensors, save_module, save_tensors)
 from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
 from latentrw.fileio import atomic_write_json, truncate_jsonl
 from latentrw.objectives import gradient_penalty
@@ -349,9 +349,5 @@ def load_w(directory: Path | str, device: torch.device | str = "cpu") -> WNetwor
     """The trained w of a reweighting directory (``w.safetensors``)."""
     path = Path(directory) / W_FILE
     tensors, header = load_tensors(path)
-    try:
-        w = WNetwork(**header["config"])
-    except (KeyError, TypeError) as exc:
-        raise CheckpointError(f"{path}: header does not describe a w network ({exc})") from exc
-    load_state_into(w, tensors, path)
+    w = build_from_header(lambda: WNetwork(**header["config"]), tensors, path, "a w network")
     return w.to(device).eval()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from latentrw.checkpoint import load_state_into, load_tensors
+from latentrw.checkpoint import build_from_header, load_state_into, load_tensors
 from latentrw.config import TrainConfig
 from latentrw.errors import CheckpointError
 from latentrw.models import build
@@ -43,21 +43,13 @@ class Run:
 def load_model_file(path: Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
     """Rebuild a generator or discriminator from its safetensors file alone."""
     tensors, header = load_tensors(path)
-    try:
-        module = build(header["family"], header["role"], header["config"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: header does not describe a latentrw model ({exc})") from exc
-    load_state_into(module, tensors, path)
+    module = build_from_header(lambda: build(header["family"], header["role"], header["config"]), tensors, path)
     return module.to(device), header
 
 
 def load_prior_file(path: Path, device: torch.device | str = "cpu") -> tuple[Prior, dict]:
     tensors, header = load_tensors(path)
-    try:
-        prior = build_prior(header["name"], header["config"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: header does not describe a latentrw prior ({exc})") from exc
-    load_state_into(prior, tensors, path)
+    prior = build_from_header(lambda: build_prior(header["name"], header["config"]), tensors, path, "a latentrw prior")
     return prior.to(device), header
 
 
@@ -87,16 +79,19 @@ def load_run(path: Path | str, device: torch.device | str = "cpu") -> Run:
 
 def _from_train_state(path: Path, device: torch.device | str) -> tuple[torch.nn.Module, torch.nn.Module, Prior, int]:
     tensors, head = load_tensors(path)
+    heads = head.get("models")
+    if not isinstance(heads, dict) or not all(isinstance(heads.get(k), dict) for k in ("G", "D", "prior")):
+        raise CheckpointError(f"{path}: header does not describe latentrw models (no G, D and prior)")
+    makers = {"G": lambda: build(heads["G"]["family"], "generator", heads["G"]["config"]),
+              "D": lambda: build(heads["D"]["family"], "discriminator", heads["D"]["config"]),
+              "prior": lambda: build_prior(heads["prior"]["name"], heads["prior"]["config"])}
+    G, D, prior = (build_from_header(make, {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")},
+                                     path, f"the {name} of a latentrw run") for name, make in makers.items())
     try:
-        heads = head["models"]
-        G = build(heads["G"]["family"], "generator", heads["G"]["config"])
-        D = build(heads["D"]["family"], "discriminator", heads["D"]["config"])
-        prior = build_prior(heads["prior"]["name"], heads["prior"]["config"])
+        step = int(head["step"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: header does not describe latentrw models ({exc})") from exc
-    for name, module in (("G", G), ("D", D), ("prior", prior)):
-        load_state_into(module, {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")}, path)
-    return G.to(device), D.to(device), prior.to(device), int(head["step"])
+        raise CheckpointError(f"{path}: header holds no training step ({exc})") from exc
+    return G.to(device), D.to(device), prior.to(device), step
 
 
 def import_run(out: Path | str, dataset: str, z_dim: int, generator: str, g_weights: Path | str,

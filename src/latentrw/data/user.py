@@ -75,7 +75,9 @@ def _from_npz(path: Path, test_fraction: float, seed: int):
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:  # ValueError: object arrays are refused
+    # ValueError: object arrays are refused; NotImplementedError: a zip compression method or
+    # flag that zipfile does not support (found by fuzz/fuzz_inputs.py)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
         raise DataError(f"{path}: not a readable .npz of plain arrays ({exc})") from exc
     if "x_train" in arrays and "x_test" in arrays:
         parts = [arrays["x_train"], arrays["x_test"], arrays.get("y_train"), arrays.get("y_test")]
@@ -102,7 +104,8 @@ def _image(path: Path, size: int) -> np.ndarray:
                 raise DataError(f"{path}: {img.width}x{img.height} pixels is too large")
             img.load()
             gray = img.convert("L")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    # PIL reports a broken PNG chunk as SyntaxError (found by fuzz/fuzz_inputs.py)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise DataError(f"{path}: not a readable image ({exc}); remove it from the folder") from exc
     scale = size / min(gray.size)
     w, h = max(size, round(gray.width * scale)), max(size, round(gray.height * scale))

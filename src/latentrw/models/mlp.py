@@ -7,6 +7,8 @@ one raw score (logit / critic value) per sample.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -21,7 +23,7 @@ class MLPGenerator(nn.Module):
         for h in hidden:
             layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
             width = h
-        layers += [nn.Linear(width, int(torch.tensor(out_shape).prod())), nn.Tanh()]
+        layers += [nn.Linear(width, math.prod(out_shape)), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -33,7 +35,7 @@ class MLPDiscriminator(nn.Module):
         super().__init__()
         self.config = {"in_shape": list(in_shape), "hidden": list(hidden), "dropout": dropout}
         layers: list[nn.Module] = []
-        width = int(torch.tensor(in_shape).prod())
+        width = math.prod(in_shape)
         for h in hidden:
             layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
             if dropout > 0:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -22,7 +24,7 @@ class ToyGenerator(nn.Module):
         super().__init__()
         self.config = {"z_dim": z_dim, "hidden": list(hidden), "out_shape": list(out_shape)}
         self.z_dim, self.out_shape = z_dim, tuple(out_shape)
-        self.net = _mlp(z_dim, tuple(hidden), int(torch.tensor(out_shape).prod()))
+        self.net = _mlp(z_dim, tuple(hidden), math.prod(out_shape))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z).view(z.shape[0], *self.out_shape)
@@ -32,7 +34,7 @@ class ToyDiscriminator(nn.Module):
     def __init__(self, in_shape: tuple[int, ...] = (2,), hidden: tuple[int, ...] = (128, 128, 128), dropout: float = 0.0):
         super().__init__()
         self.config = {"in_shape": list(in_shape), "hidden": list(hidden), "dropout": dropout}
-        self.net = _mlp(int(torch.tensor(in_shape).prod()), tuple(hidden), 1, dropout)
+        self.net = _mlp(math.prod(in_shape), tuple(hidden), 1, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.flatten(1)).squeeze(1)
