@@ -171,7 +171,8 @@ FINDINGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "fuz
 @pytest.mark.parametrize("name", sorted(os.listdir(FINDINGS)))
 def test_atheris_findings_stay_fixed(name):
     """Inputs on which atheris found an uncaught exception (a negative size in a checkpoint header,
-    a broken PNG chunk, an unsupported zip compression in an .npz): each is now a clear error."""
+    a broken PNG chunk, an unsupported zip compression or an encrypted member in an .npz): each is
+    now a clear error."""
     from latentrw.data.user import _from_npz, _image
     from latentrw.run import load_model_file
 

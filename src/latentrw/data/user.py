@@ -75,9 +75,9 @@ def _from_npz(path: Path, test_fraction: float, seed: int):
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    # ValueError: object arrays are refused; NotImplementedError: a zip compression method or
-    # flag that zipfile does not support (found by fuzz/fuzz_inputs.py)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
+    # ValueError: object arrays are refused. Found by fuzz/fuzz_inputs.py: NotImplementedError (a
+    # zip compression method or flag zipfile does not support), RuntimeError (an encrypted member)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
         raise DataError(f"{path}: not a readable .npz of plain arrays ({exc})") from exc
     if "x_train" in arrays and "x_test" in arrays:
         parts = [arrays["x_train"], arrays["x_test"], arrays.get("y_train"), arrays.get("y_test")]
