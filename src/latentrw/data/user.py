@@ -79,6 +79,9 @@ def _from_npz(path: Path, test_fraction: float, seed: int):
     # zip compression method or flag zipfile does not support), RuntimeError (an encrypted member)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
         raise DataError(f"{path}: not a readable .npz of plain arrays ({exc})") from exc
+    raw = sorted(k for k, v in arrays.items() if not isinstance(v, np.ndarray))
+    if raw:  # numpy hands back the bytes of a member that is not a .npy file (found by atheris)
+        raise DataError(f"{path}: member(s) {', '.join(raw)} are not .npy arrays; save the file with numpy.savez")
     if "x_train" in arrays and "x_test" in arrays:
         parts = [arrays["x_train"], arrays["x_test"], arrays.get("y_train"), arrays.get("y_test")]
     elif "x" in arrays:
