@@ -172,13 +172,13 @@ FINDINGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "fuz
 def test_atheris_findings_stay_fixed(name):
     """Inputs on which atheris found an uncaught exception (a negative size in a checkpoint header,
     a broken PNG chunk; in an .npz an unsupported zip compression, an encrypted member or a member
-    that is not a .npy file): each is now a clear error."""
+    that is not a .npy file, a lone .npy): each is now a clear error."""
     from latentrw.data.user import _from_npz, _image
     from latentrw.run import load_model_file
 
     path = Path(FINDINGS) / name
     read = {"checkpoint": load_model_file, "png": lambda p: _image(p, 8), "npz": lambda p: _from_npz(p, 0.1, 0)}
-    with pytest.raises(LatentrwError, match="header does not describe|not a readable|not .npy arrays"):
+    with pytest.raises(LatentrwError, match="header does not describe|not a readable|not .npy arrays|not an .npz"):
         read[name.split("-")[0]](path)
 
 

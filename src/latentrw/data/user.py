@@ -73,7 +73,11 @@ def _check(x: np.ndarray, where: str) -> tuple[np.ndarray, str]:
 
 def _from_npz(path: Path, test_fraction: float, seed: int):
     try:
-        with np.load(path, allow_pickle=False) as z:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # np.load reads a lone .npy too (found by atheris)
+            raise DataError(f"{path}: a single .npy array, not an .npz; save x_train and x_test (or x) with "
+                            f"numpy.savez")
+        with loaded as z:
             arrays = {k: z[k] for k in z.files}
     # ValueError: object arrays are refused. Found by fuzz/fuzz_inputs.py: NotImplementedError (a
     # zip compression method or flag zipfile does not support), RuntimeError (an encrypted member)
