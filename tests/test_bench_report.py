@@ -7,7 +7,7 @@ import shutil
 import pytest
 import torch
 
-from latentrw.bench import QUICK_OPTIONS, BenchConfig, bench
+from latentrw.bench import QUICK_OPTIONS, SUITES, BenchConfig, bench
 from latentrw.errors import CheckpointError, ConfigError, DataError
 from latentrw.fileio import sha256_file
 from latentrw.images import save_grid
@@ -65,6 +65,7 @@ def test_report_refuses_changed_artifacts_and_bad_lines(tmp_path):
 
 def test_shipped_checkpoints_load_and_are_pinned(tmp_path):
     assert {"mnist-mlp-ns", "swissroll"} <= set(available())
+    assert {c for suite in SUITES.values() for c in suite} <= set(available())  # every suite is shipped
     for name in available():
         directory = shipped(name)
         run = load_run(directory)
@@ -80,7 +81,7 @@ def test_shipped_checkpoints_load_and_are_pinned(tmp_path):
     assert set(manifest(copy)) >= {"swissroll"}
 
 
-def test_bench_synthetic_quick_end_to_end_and_resumes(tmp_path):
+def test_bench_synthetic_quick_end_to_end_and_resumes(tmp_path, monkeypatch):
     config = BenchConfig("synthetic", n=500, seeds=(0, 1), options=QUICK_OPTIONS,  # = bench synthetic --quick
                          sweeps=(("truncation", "psi", (1.0, 2.0)),))
     results = bench(config, tmp_path / "results.jsonl", progress=lambda s: None)
@@ -108,6 +109,7 @@ def test_bench_synthetic_quick_end_to_end_and_resumes(tmp_path):
         BenchConfig("synthetic", sweeps=(("drs", "psi", (1.0,)),)).resolved()
     with pytest.raises(ValueError, match="share a name"):
         BenchConfig("synthetic", checkpoints=("swissroll", str(tmp_path / "x" / "swissroll"))).resolved()
+    monkeypatch.setitem(SUITES, "fashion-mnist", ())
     with pytest.raises(ValueError, match="no shipped checkpoint yet"):
         BenchConfig("fashion-mnist").resolved()
     with pytest.raises(ValueError, match="unknown sampler"):

@@ -172,7 +172,7 @@ FINDINGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "fuz
 def test_atheris_findings_stay_fixed(name):
     """Inputs on which atheris found an uncaught exception (a negative size in a checkpoint header,
     a broken PNG chunk; in an .npz an unsupported zip compression, an encrypted member or a member
-    that is not a .npy file, a lone .npy): each is now a clear error."""
+    that is not a .npy file or has a garbled header, a lone .npy): each is now a clear error."""
     from latentrw.data.user import _from_npz, _image
     from latentrw.run import load_model_file
 

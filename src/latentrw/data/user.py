@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -74,15 +73,17 @@ def _check(x: np.ndarray, where: str) -> tuple[np.ndarray, str]:
 def _from_npz(path: Path, test_fraction: float, seed: int):
     try:
         loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):  # np.load reads a lone .npy too (found by atheris)
-            raise DataError(f"{path}: a single .npy array, not an .npz; save x_train and x_test (or x) with "
-                            f"numpy.savez")
-        with loaded as z:
-            arrays = {k: z[k] for k in z.files}
-    # ValueError: object arrays are refused. Found by fuzz/fuzz_inputs.py: NotImplementedError (a
-    # zip compression method or flag zipfile does not support), RuntimeError (an encrypted member)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
-        raise DataError(f"{path}: not a readable .npz of plain arrays ({exc})") from exc
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded as z:
+                arrays = {k: z[k] for k in z.files}
+    # numpy's and zipfile's readers raise many types on a malformed archive: atheris found
+    # NotImplementedError (an unsupported compression), RuntimeError (an encrypted member) and
+    # tokenize.TokenError (a garbled .npy header) besides ValueError and BadZipFile. Whatever
+    # the parser raises, the file is malformed; object arrays (pickles) are refused as ValueError.
+    except Exception as exc:  # noqa: BLE001
+        raise DataError(f"{path}: not a readable .npz of plain arrays ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(loaded, np.lib.npyio.NpzFile):  # np.load reads a lone .npy too (found by atheris)
+        raise DataError(f"{path}: a single .npy array, not an .npz; save x_train and x_test (or x) with numpy.savez")
     raw = sorted(k for k, v in arrays.items() if not isinstance(v, np.ndarray))
     if raw:  # numpy hands back the bytes of a member that is not a .npy file (found by atheris)
         raise DataError(f"{path}: member(s) {', '.join(raw)} are not .npy arrays; save the file with numpy.savez")
