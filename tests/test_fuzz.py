@@ -200,3 +200,26 @@ def test_atheris_finds_no_crash(target):
                          env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert out.returncode == 0, out.stderr[-3000:]
     assert f"Done {ATHERIS_RUNS} runs" in out.stderr
+
+
+def test_a_header_cannot_ask_for_more_layers_or_a_larger_latent_than_its_file_holds(tmp_path):
+    """A 200-byte w file asking for 300,000 layers is refused before anything is built (building
+    them, even on the meta device, took 55 s and 2.5 GB); a parameter-free prior whose header
+    claims another latent size than G's is refused at load, before sampling allocates it."""
+    import shutil
+    import time
+
+    from latentrw.reweight import load_w
+    from latentrw.shipped import shipped
+
+    save_tensors(tmp_path / "w.safetensors", {"net.0.weight": torch.ones(2, 2)},
+                 {"config": {"z_dim": 2, "depth": 300_000, "width": 2, "m": 3.0}})
+    start = time.time()
+    with pytest.raises(CheckpointError, match="300000 layers"):
+        load_w(tmp_path)
+    assert time.time() - start < 5
+    run = tmp_path / "run"
+    shutil.copytree(shipped("swissroll"), run)
+    save_tensors(run / "prior.safetensors", {}, {"name": "gaussian", "config": {"z_dim": 10**9}, "step": 29250})
+    with pytest.raises(CheckpointError, match="1000000000-d latents but G takes 2-d"):
+        load_run(run)

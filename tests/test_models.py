@@ -73,9 +73,11 @@ def test_cnn_generator_in_eval_mode_makes_each_sample_alone():
     from latentrw.models.cnn import CNNGenerator
 
     G = CNNGenerator(8, width=4)
+    z = torch.randn(5, 8)
     G.train()
+    with torch.no_grad():
+        assert not torch.allclose(G(z)[:2], G(z[:2]), atol=1e-4)  # training: batch statistics (batch norm)
     G(torch.randn(16, 8))  # move the running statistics off their initial values
     G.eval()
-    z = torch.randn(5, 8)
     with torch.no_grad():
         assert torch.allclose(G(z)[:1], G(z[:1]), atol=1e-6)

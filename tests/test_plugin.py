@@ -18,10 +18,12 @@ from latentrw.sample import make_sampler
 from latentrw.samplers.calibrate import CalibrationConfig, calibrate
 
 MODULE = '''
+import torch
 from torch import nn
 
 def make_g(z_dim=2, width=16):
-    return nn.Sequential(nn.Linear(z_dim, width), nn.ReLU(), nn.Linear(width, 2))
+    hidden = int(torch.tensor(width).item())  # needs real tensors: fails on the meta device
+    return nn.Sequential(nn.Linear(z_dim, hidden), nn.ReLU(), nn.Linear(hidden, 2))
 
 class Critic(nn.Module):
     def __init__(self, width=16):
@@ -38,7 +40,8 @@ def not_a_module():
     return 3
 
 def make_mapping(z_dim=2, w_dim=3):  # StyleGAN-like z -> W in front of G
-    return nn.Sequential(nn.Linear(z_dim, 16), nn.LeakyReLU(0.2), nn.Linear(16, w_dim))
+    hidden = int(torch.tensor(16).item())
+    return nn.Sequential(nn.Linear(z_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, w_dim))
 '''
 
 
@@ -123,7 +126,7 @@ def test_w_sits_behind_a_frozen_mapping_network(outside):
             assert torch.allclose(batch.x, run.G(batch.z), atol=1e-6)  # G took the W latent
     accepted = make_sampler("latent-rs", run, run_dir).sample(50, generator=gen()).z
     assert all(torch.isclose(pool, z).all(1).any() for z in accepted)  # accepted W latents are mapped proposals
-    for key, value in load_run(run_dir).prior.state_dict().items():
+    for key, value in run.prior.state_dict().items():  # the prior that w training and sampling used
         assert torch.equal(value, before[key]), key
     for name in ("ddls", "dgflow", "truncation"):  # need a density or a Gaussian W
         with pytest.raises(ValueError, match="density|Gaussian"):
@@ -138,6 +141,8 @@ def test_mapping_errors_are_clear(outside):
     kw = {"g_kwargs": {"z_dim": 3, "width": 8}, "mapping": "tiny_outside:make_mapping"}
     with pytest.raises(CheckpointError, match="needs its weights"):
         import_run(*args, **kw)
+    with pytest.raises(CheckpointError, match="without a mapping"):
+        import_run(*args, g_kwargs=kw["g_kwargs"], mapping_weights=outside / "map.safetensors")
     import tiny_outside
 
     save_file(tiny_outside.make_mapping(w_dim=4).state_dict(), str(outside / "map4.safetensors"))

@@ -54,27 +54,55 @@ def save_module(path: Path, module: torch.nn.Module, header: dict[str, Any]) -> 
     save_tensors(path, module.state_dict(), header)
 
 
+def _structure_sizes(config: Any) -> list[int]:
+    """The depths and list lengths in a header's config: each asks for that many layers."""
+    if isinstance(config, dict):
+        return [v for k, v in config.items() if k == "depth" and isinstance(v, int)] + \
+            [n for v in config.values() for n in _structure_sizes(v)]
+    if isinstance(config, (list, tuple)):
+        return [len(config)] + [n for v in config for n in _structure_sizes(v)]
+    return []
+
+
 def build_from_header(make: Callable[[], torch.nn.Module], tensors: dict[str, torch.Tensor], path: Path,
-                      what: str = "a latentrw model") -> torch.nn.Module:
-    """``make()`` (a constructor fed from a file's header) loaded with the file's ``tensors``,
-    without trusting the header: the module is first built on the meta device, which allocates
-    nothing, and its parameter names and shapes must equal the file's before it is built for
-    real. So a header cannot make latentrw allocate more than the file itself holds, and a
-    header that does not build (a negative or absurd size) is a :class:`CheckpointError`."""
+                      what: str = "a latentrw model", config: Any = None, probe: bool = True) -> torch.nn.Module:
+    """``make()`` (a constructor fed from a file's header, ``config``) loaded with the file's
+    ``tensors``, without trusting the header. No depth or list in ``config`` may exceed the
+    file's tensor count (each layer holds weights), and the module is first built on the meta
+    device, which allocates nothing: its parameter names and shapes must equal the file's before
+    it is built for real. So a header cannot make latentrw build more layers or larger weights
+    than its file holds, and one that does not build (a negative or absurd size) is a
+    :class:`CheckpointError`. ``probe=False`` skips the meta build, for plug-in factories: their
+    code is trusted and may need real tensors; their shapes are still checked after the build."""
+    too_big = [n for n in _structure_sizes(config) if n > max(len(tensors), 8)]
+    if too_big:
+        raise CheckpointError(f"{path}: header asks for {max(too_big)} layers or items but the file holds "
+                              f"{len(tensors)} tensors; the header is corrupt")
     try:
-        with torch.device("meta"):
-            probe = make()
+        if probe:
+            with torch.device("meta"):
+                module = make()
+            _check_shapes(module, tensors, path)
+        module = make()
     except (KeyError, TypeError, ValueError, RuntimeError, OverflowError) as exc:
         raise CheckpointError(f"{path}: header does not describe {what} ({type(exc).__name__}: {exc})") from exc
-    want = {k: tuple(v.shape) for k, v in probe.state_dict().items()}
-    have = {k: tuple(v.shape) for k, v in tensors.items()}
-    if want != have:
-        diff = sorted(set(want.items()) ^ set(have.items()))[:4]
-        raise CheckpointError(f"{path}: weights do not fit the model its header describes (first differences, "
-                              f"name and shape: {diff})")
-    module = make()
+    _check_shapes(module, tensors, path)
     load_state_into(module, tensors, path)
     return module
+
+
+def _check_shapes(module: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:
+    want = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    have = {k: tuple(v.shape) for k, v in tensors.items()}
+    if want == have:
+        return
+    missing = sorted((k, want[k]) for k in want.keys() - have.keys())[:3]
+    unexpected = sorted((k, have[k]) for k in have.keys() - want.keys())[:3]
+    shapes = sorted((k, have[k], want[k]) for k in want.keys() & have.keys() if want[k] != have[k])[:3]
+    raise CheckpointError(f"{path}: weights do not fit the model its header describes. Missing from the file: "
+                          f"{missing or 'none'}; unexpected in the file: {unexpected or 'none'}; shape in the "
+                          f"file vs the model: {shapes or 'none'}. A file from an older latentrw or another "
+                          f"model: retrain or re-export it")
 
 
 def load_state_into(module: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:

@@ -124,13 +124,14 @@ class MappedPrior(Prior):
         spec = getattr(mapping, "config", None)
         if not isinstance(spec, dict) or "factory" not in spec:
             spec = None  # any module samples; only a plug-in one (build_plugin) can be saved and rebuilt
+        mapping = mapping.eval().requires_grad_(False)  # before its first call: no batch-norm update
         with torch.no_grad():
-            w_dim = mapping(base.sample(2, torch.Generator().manual_seed(0))).shape[1:]
+            w_dim = mapping(base.sample(2, torch.Generator(base.device).manual_seed(0))).shape[1:]
         if len(w_dim) != 1:
             raise ValueError(f"the mapping gives latents of shape {tuple(w_dim)}; it must give flat vectors "
                              f"(batch, w_dim)")
         super().__init__(int(w_dim[0]))
-        self.base, self.mapping = base, mapping.eval().requires_grad_(False)
+        self.base, self.mapping = base, mapping
         self.config = {"z_dim": self.z_dim, "base": base_name, "base_config": base.config, "mapping": spec}
 
     def train(self, mode: bool = True) -> "MappedPrior":

@@ -349,5 +349,5 @@ def load_w(directory: Path | str, device: torch.device | str = "cpu") -> WNetwor
     """The trained w of a reweighting directory (``w.safetensors``)."""
     path = Path(directory) / W_FILE
     tensors, header = load_tensors(path)
-    w = build_from_header(lambda: WNetwork(**header["config"]), tensors, path, "a w network")
+    w = build_from_header(lambda: WNetwork(**header["config"]), tensors, path, "a w network", config=header.get("config"))
     return w.to(device).eval()

@@ -21,7 +21,7 @@ import torch
 from latentrw.checkpoint import build_from_header, load_state_into, load_tensors
 from latentrw.config import TrainConfig
 from latentrw.errors import CheckpointError
-from latentrw.models import build
+from latentrw.models import PLUGIN, build
 from latentrw.priors import MAPPED, MappedPrior, Prior, build_prior
 
 CONFIG, LOG = "config.json", "log.jsonl"
@@ -43,13 +43,15 @@ class Run:
 def load_model_file(path: Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
     """Rebuild a generator or discriminator from its safetensors file alone."""
     tensors, header = load_tensors(path)
-    module = build_from_header(lambda: build(header["family"], header["role"], header["config"]), tensors, path)
+    module = build_from_header(lambda: build(header["family"], header["role"], header["config"]), tensors, path,
+                               config=header.get("config"), probe=header.get("family") != PLUGIN)
     return module.to(device), header
 
 
 def load_prior_file(path: Path, device: torch.device | str = "cpu") -> tuple[Prior, dict]:
     tensors, header = load_tensors(path)
-    prior = build_from_header(lambda: build_prior(header["name"], header["config"]), tensors, path, "a latentrw prior")
+    prior = build_from_header(lambda: build_prior(header["name"], header["config"]), tensors, path, "a latentrw prior",
+                              config=header.get("config"), probe=header.get("name") != MAPPED)
     return prior.to(device), header
 
 
@@ -73,8 +75,13 @@ def load_run(path: Path | str, device: torch.device | str = "cpu") -> Run:
             raise CheckpointError(f"{path}: G, D and prior come from different steps {sorted(steps)} and there "
                                   f"is no {STATE_FILE} to recover from")
         G, D, prior, step = _from_train_state(path / STATE_FILE, device)
-        return Run(path, config, G.eval(), D.eval(), prior.eval(), step)
-    return Run(path, config, G.eval(), D.eval(), prior.eval(), steps.pop())
+    else:
+        step = steps.pop()
+    g_in = getattr(G, "config", {}).get("z_dim")
+    if g_in is not None and g_in != prior.z_dim:  # a parameter-free prior's size comes from its header alone
+        raise CheckpointError(f"{path}: the prior draws {prior.z_dim}-d latents but G takes {g_in}-d ones; "
+                              f"{PRIOR_FILE} does not belong to this run")
+    return Run(path, config, G.eval(), D.eval(), prior.eval(), step)
 
 
 def _from_train_state(path: Path, device: torch.device | str) -> tuple[torch.nn.Module, torch.nn.Module, Prior, int]:
@@ -86,7 +93,8 @@ def _from_train_state(path: Path, device: torch.device | str) -> tuple[torch.nn.
               "D": lambda: build(heads["D"]["family"], "discriminator", heads["D"]["config"]),
               "prior": lambda: build_prior(heads["prior"]["name"], heads["prior"]["config"])}
     G, D, prior = (build_from_header(make, {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")},
-                                     path, f"the {name} of a latentrw run") for name, make in makers.items())
+                                     path, f"the {name} of a latentrw run", config=heads[name].get("config"))
+                   for name, make in makers.items())
     try:
         step = int(head["step"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -121,7 +129,7 @@ def import_run(out: Path | str, dataset: str, z_dim: int, generator: str, g_weig
     from latentrw.checkpoint import save_module, save_tensors
     from latentrw.data import DATASETS, load_dataset
     from latentrw.fileio import atomic_write_json
-    from latentrw.models import MODELS, PLUGIN
+    from latentrw.models import MODELS
     from latentrw.models.plugin import build_plugin, trust
 
     out = Path(out)
@@ -150,6 +158,8 @@ def import_run(out: Path | str, dataset: str, z_dim: int, generator: str, g_weig
         D = getattr(MODELS.get(family), "discriminator")(in_shape=data.sample_shape)
         d_head = {"family": family}
     prior_model = build_prior(prior, {"z_dim": z_dim})
+    if mapping is None and (mapping_weights is not None or mapping_kwargs):
+        raise CheckpointError("mapping weights or kwargs given without a mapping factory (--mapping MODULE:FACTORY)")
     if mapping is not None:
         if mapping_weights is None:
             raise CheckpointError("a mapping network needs its weights (mapping_weights)")

@@ -86,6 +86,11 @@ class Trainer:
                               f"training samples of {self.data.name}")
         if self.cfg.batch_size < 2 and self.cfg.model == "cnn":
             raise ConfigError("the cnn generator uses batch norm, which needs a batch size of at least 2")
+        if self.cfg.model == "cnn" and distributed.world() > 1:
+            # Split over ranks, batch norm would see per-rank statistics: not the one-process step.
+            raise ConfigError("the cnn generator's batch norm makes a torchrun-split training step differ from "
+                              "one process's; train cnn runs in one process (w training and evaluation of them "
+                              "do run under torchrun)")
         self.device = resolve_device(self.cfg.device)
         self.objective = OBJECTIVES.get(self.cfg.objective)
         family = MODELS.get(self.cfg.model)

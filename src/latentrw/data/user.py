@@ -80,6 +80,8 @@ def _from_npz(path: Path, test_fraction: float, seed: int):
     # NotImplementedError (an unsupported compression), RuntimeError (an encrypted member) and
     # tokenize.TokenError (a garbled .npy header) besides ValueError and BadZipFile. Whatever
     # the parser raises, the file is malformed; object arrays (pickles) are refused as ValueError.
+    except MemoryError:
+        raise  # a valid file too large for this machine is not a malformed one
     except Exception as exc:  # noqa: BLE001
         raise DataError(f"{path}: not a readable .npz of plain arrays ({type(exc).__name__}: {exc})") from exc
     if not isinstance(loaded, np.lib.npyio.NpzFile):  # np.load reads a lone .npy too (found by atheris)

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from latentrw.checkpoint import load_state_into, load_tensors, save_tensors
+from latentrw.checkpoint import build_from_header, load_tensors, save_tensors
 from latentrw.data import load_dataset
 
 FEATURE_LAYER, FEATURE_DIM = "fc1", 128
@@ -117,6 +117,6 @@ def train_classifier(dataset: str, out: Path, epochs: int = 10, batch_size: int 
 
 def load_classifier(path: Path) -> tuple[Classifier, dict]:
     tensors, header = load_tensors(path)
-    model = Classifier(**header["config"])
-    load_state_into(model, tensors, path)
+    model = build_from_header(lambda: Classifier(**header["config"]), tensors, path, "a feature classifier",
+                              config=header.get("config"))
     return model.eval(), header

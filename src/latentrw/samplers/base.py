@@ -200,9 +200,9 @@ class LatentDynamics(Sampler):
     def fit(self, models: Models, data=None) -> "LatentDynamics":
         if isinstance(models.prior, UniformPrior):
             raise ValueError(f"{self.name}: its diffusion leaves the uniform prior's cube; use a Gaussian prior")
-        if not models.prior.has_density:
-            raise ValueError(f"{self.name}: its diffusion needs the prior's density, which the "
-                             f"{type(models.prior).__name__} does not have")
+        if not models.prior.has_density:  # DDLS's energy has log p(z); DGflow's noise would leave W's support
+            raise ValueError(f"{self.name}: its latent diffusion needs a prior with a density on the whole space; "
+                             f"the {type(models.prior).__name__} has none (its latents lie on the mapping's image)")
         return super().fit(models)
 
     def _step(self, z: torch.Tensor, xi: torch.Tensor, cost: Cost) -> torch.Tensor:
