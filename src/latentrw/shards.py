@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from latentrw.data import to_uint8_images
 from latentrw.errors import DataError
@@ -115,14 +116,17 @@ class Moments:
 
 
 def evaluate_shards(directory: Path | str, dataset: str | None = None, metrics: tuple[str, ...] = ("fid", "prdc", "classes"),
-                    seed: int = 0, subsample: int = 10_000, ref: Reference | None = None) -> dict:
-    """Metrics of the sharded samples in ``directory`` against ``dataset``'s test split."""
+                    seed: int = 0, subsample: int = 10_000, ref: Reference | None = None,
+                    progress: bool = True) -> dict:
+    """Metrics of the sharded samples in ``directory`` against ``dataset``'s test split (with a
+    progress bar over the shards unless ``progress`` is False)."""
     index = read_index(directory)
     ref = ref or reference(dataset or index["dataset"])
     n = sum(s["n"] for s in index["shards"])
     keep = np.sort(np.random.default_rng(seed).permutation(n)[:min(subsample, n)])
     moments, counts, in_between, picked, offset = None, None, 0, [], 0
-    for x in iter_shards(directory):
+    for x in tqdm(iter_shards(directory), total=len(index["shards"]), desc="shards", unit="shard",
+                  disable=not progress, dynamic_ncols=True):
         ref.check(x, str(directory))
         feats, logits = ref.extractor(x)
         f = feats.numpy()
