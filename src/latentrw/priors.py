@@ -109,7 +109,7 @@ class GaussianMixturePrior(Prior):
 class MappedPrior(Prior):
     """A base prior pushed through a frozen mapping network: the latent that G takes, that w
     reweights and that latentRS accepts is ``mapping(z)`` with z ~ ``base``. This is StyleGAN's
-    intermediate latent space W (Karras et al. 2019), where Issenhuth et al. (2022, §4.3)
+    intermediate latent space W (Karras et al. 2019), where Issenhuth et al. (2022)
     reweight StyleGAN2. ``z_dim`` is the mapped (W) dimension; ``base.z_dim`` the input's.
 
     The mapping is never trained here (its parameters are frozen) and W has no known density,
