@@ -118,6 +118,7 @@ class Sampler:
     """Base class. Subclasses set ``name`` and implement :meth:`_sample`."""
 
     name = "sampler"
+    resolved: tuple[str, ...] = ()  # options fit settles into NAME_ (see params)
     needs_data = False  # whether fit() needs real samples (``data``)
 
     def __init__(self, batch_size: int = 1000):
@@ -130,10 +131,13 @@ class Sampler:
         return self
 
     def params(self) -> dict:
-        """The hyperparameters given to ``__init__`` that are plain values (for records)."""
+        """The hyperparameters given to ``__init__`` that are plain values (for records). For
+        those in ``resolved``, which ``fit`` settles (``project=None`` into ``project_``), the
+        record shows what ran, not only what was asked."""
         plain = (int, float, str, bool, type(None))
-        return {k: getattr(self, k) for k in inspect.signature(type(self)).parameters
-                if isinstance(getattr(self, k, None), plain) and hasattr(self, k)}
+        values = {k: getattr(self, k + "_" if k in self.resolved else k, getattr(self, k, None))
+                  for k in inspect.signature(type(self)).parameters if hasattr(self, k)}
+        return {k: v for k, v in values.items() if isinstance(v, plain)}
 
     def sample(self, n: int, *, generator: torch.Generator) -> SampleBatch:
         """Exactly ``n`` samples; all randomness comes from ``generator``."""

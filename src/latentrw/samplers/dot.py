@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 
 from latentrw.samplers.base import PILOT_SEED, SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler, value_and_grad
-from latentrw.samplers.latent import project, projectable
+from latentrw.samplers.latent import project, resolve_project
 
 DELTA = 1e-3  # δ of Tanaka's Algorithm 2
 
@@ -30,6 +30,7 @@ class DOT(Sampler):
     (default) where the prior has a projection, True to require it, False never."""
 
     name = "dot"
+    resolved = ("project",)
 
     def __init__(self, lr: float = 0.01, steps: int = 20, project: bool | None = None, pilot: int = 1000,
                  pilot_seed: int = PILOT_SEED, batch_size: int = 1000):
@@ -40,9 +41,7 @@ class DOT(Sampler):
 
     @torch.no_grad()
     def fit(self, models: Models, data=None) -> "DOT":
-        if self.project and not projectable(models.prior):
-            raise ValueError(f"{self.name}: no projection for the {type(models.prior).__name__}; use project=False")
-        self.project_ = projectable(models.prior) if self.project is None else self.project
+        self.project_ = resolve_project(self.name, self.project, models.prior)
         super().fit(models)
         z = ProposalStream.from_seed(models.prior, self.pilot_seed).take(self.pilot)
         d = torch.cat([models.D(models.G(z[i:i + self.batch_size])).reshape(-1)
@@ -53,12 +52,6 @@ class DOT(Sampler):
             raise ValueError(f"{self.name}: the critic is constant on G's samples (k_eff = 0)")
         return self
 
-
-    def params(self) -> dict:
-        out = super().params()
-        if hasattr(self, "project_"):  # what ran, not only what was asked
-            out["project"] = self.project_
-        return out
     def _transport(self, zy: torch.Tensor, cost: Cost) -> torch.Tensor:
         """Adam on the DOT objective for one compute batch (elementwise, so batch-independent)."""
         G, D = self.models_.G, self.models_.D

@@ -55,6 +55,14 @@ def projectable(prior: Prior) -> bool:
     return isinstance(prior, (GaussianPrior, UniformPrior))
 
 
+def resolve_project(name: str, project: bool | None, prior: Prior, hint: str = "") -> bool:
+    """A sampler's ``project`` option as run: None means where the prior has a projection, True
+    requires one (a clear error otherwise), False never."""
+    if project and not projectable(prior):
+        raise ValueError(f"{name}: no projection for the {type(prior).__name__}; use project=False{hint}")
+    return projectable(prior) if project is None else project
+
+
 def project(z: torch.Tensor, z0: torch.Tensor, prior: Prior) -> torch.Tensor:
     """Back to the prior's typical set: a Gaussian latent keeps the norm ``z0`` started with
     (so the distribution of ‖z‖, concentrated near √d, is exactly the prior's); a uniform
@@ -170,6 +178,7 @@ class LatentGA(Sampler):
     """
 
     name = "latent-ga"
+    resolved = ("project",)
 
     def __init__(self, w: torch.nn.Module, steps: int = 10, step_size: float | None = None, mode: str = "log",
                  project: bool | None = None, batch_size: int = 1000):
@@ -186,17 +195,8 @@ class LatentGA(Sampler):
 
     def fit(self, models: Models, data=None) -> "LatentGA":
         check_w(self.w, models.prior, self.name)
-        if self.project and not projectable(models.prior):
-            raise ValueError(f"{self.name}: no projection for the {type(models.prior).__name__}; "
-                             "use project=False (--no-ga-project)")
-        self.project_ = projectable(models.prior) if self.project is None else self.project
+        self.project_ = resolve_project(self.name, self.project, models.prior, " (--no-ga-project)")
         return super().fit(models)
-
-    def params(self) -> dict:
-        out = super().params()
-        if hasattr(self, "project_"):  # what ran, not only what was asked
-            out["project"] = self.project_
-        return out
 
     def _ascend(self, z: torch.Tensor, cost: Cost) -> torch.Tensor:
         prior = self.models_.prior if self.project_ else None
