@@ -111,6 +111,8 @@ def test_objective_defaults_from_literature():
     assert OBJECTIVES.get("wgan").lr_d == 5e-5 and OBJECTIVES.get("wgan").n_critic == 5
     gp = OBJECTIVES.get("wgan-gp")
     assert (gp.gp_weight, gp.lr_d, gp.betas, gp.n_critic) == (10.0, 1e-4, (0.5, 0.9), 5)
+    hinge = OBJECTIVES.get("hinge-gp")  # n_critic 1: with 5 the cnn G stayed noise (README, Training)
+    assert (hinge.gp_weight, hinge.lr_d, hinge.n_critic) == (10.0, 1e-4, 1)
     assert OBJECTIVES.get("ns").betas == (0.5, 0.999) and OBJECTIVES.get("ns").lr_g == 2e-4
     assert {f"fgan-{d}" for d in DIVERGENCES} <= set(OBJECTIVES.names())
     assert all(OBJECTIVES.get(n).source for n in OBJECTIVES)

@@ -1,0 +1,92 @@
+"""How much of its critic's ranking of latents a trained w learned, against what a w-shaped network can learn.
+
+w can only prefer latents by what is predictable from z. This script takes the critic that w was
+trained against (``critic.safetensors`` of the reweighting directory), scores c(z) = critic(G(z)) on
+fresh latents, and fits a network of w's own shape (depth and width, linear output) to c(z) by
+regression on ``--n-train`` latents. On ``--n-test`` held-out latents it prints:
+
+- the fit's R² and Spearman correlation with c(z): what a w-shaped network *can* represent;
+- the trained w's Spearman correlation with c(z): what Algorithm 1 *did* learn;
+- the spread of w and the acceptance probabilities min(1, w/(m·Ê w)) of latentRS;
+- where the directory holds ``state.safetensors``: the last w iterate's correlation with c(z) and
+  with the saved moving average (low: the iterates cycle), and c(z)'s correlation with the run's
+  own D (how far the critic moved from where it started).
+
+A large gap between the two correlations says w is under-trained rather than too small.
+
+    python scripts/w_learnability.py runs/table/mnist-mlp-ns runs/table/mnist-mlp-ns/reweight-s0
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from pathlib import Path
+
+import torch
+from scipy.stats import spearmanr
+
+from latentrw.checkpoint import load_state_into, load_tensors
+from latentrw.reweight import CRITIC_FILE, STATE, WNetwork, load_w
+from latentrw.run import load_run
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run")
+    ap.add_argument("w_dir")
+    ap.add_argument("--n-train", type=int, default=200_000)
+    ap.add_argument("--n-test", type=int, default=10_000)
+    ap.add_argument("--steps", type=int, default=20_000, help="Adam steps of the regression (batch 256, lr 1e-3)")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+
+    run = load_run(args.run)
+    w = load_w(args.w_dir)
+    path = f"{args.w_dir}/{CRITIC_FILE}"
+    critic = copy.deepcopy(run.D).eval()
+    load_state_into(critic, load_tensors(path)[0], path)
+
+    g = torch.Generator().manual_seed(args.seed)
+    torch.manual_seed(args.seed)
+    z = run.prior.sample(args.n_train + args.n_test, g)
+    with torch.no_grad():
+        c = torch.cat([critic(run.G(zb)).flatten() for zb in z.split(1000)])
+        wz = torch.cat([w(zb) for zb in z.split(10_000)])
+    z_fit, z_test = z[:args.n_train], z[args.n_train:]
+    c_fit, c_test = c[:args.n_train], c[args.n_train:]
+    mu, sd = c_fit.mean(), c_fit.std()
+
+    body = WNetwork(z.shape[1], w.config["depth"], w.config["width"]).net  # w's shape, linear output
+    opt = torch.optim.Adam(body.parameters(), lr=1e-3)
+    for _ in range(args.steps):
+        i = torch.randint(args.n_train, (256,), generator=g)
+        loss = (body(z_fit[i]).squeeze(1) - (c_fit[i] - mu) / sd).pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        pred = body(z_test).squeeze(1) * sd + mu
+    r2 = 1 - (pred - c_test).pow(2).mean() / c_test.var()
+    w_test = wz[args.n_train:]
+    accept = (w_test / (w.config["m"] * w_test.mean())).clamp(max=1)
+    print(f"critic(G(z)): std {float(c_test.std()):.3f} over {args.n_test} held-out latents")
+    print(f"w-shaped fit ({args.n_train} latents, {args.steps} steps): R2 {float(r2):.3f}, "
+          f"Spearman {spearmanr(pred, c_test)[0]:.3f}")
+    print(f"trained w: Spearman {spearmanr(w_test, c_test)[0]:.3f}; w mean {float(w_test.mean()):.3f}, "
+          f"std {float(w_test.std()):.3f}; latentRS acceptance probability std {float(accept.std()):.3f}")
+    state = Path(args.w_dir) / STATE
+    if state.is_file():
+        tensors = load_tensors(state)[0]
+        last = WNetwork(**w.config)
+        load_state_into(last, {k[2:]: v for k, v in tensors.items() if k.startswith("w.")}, state)
+        with torch.no_grad():
+            w_last = last(z_test)
+            d_test = torch.cat([run.D(run.G(zb)).flatten() for zb in z_test.split(1000)])
+        print(f"last w iterate: Spearman {spearmanr(w_last, c_test)[0]:.3f} with c(z), "
+              f"{spearmanr(w_last, w_test)[0]:.3f} with the saved average; "
+              f"c(z) vs the run's D: Spearman {spearmanr(c_test, d_test)[0]:.3f}")
+
+
+if __name__ == "__main__":
+    main()
