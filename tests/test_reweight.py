@@ -1,13 +1,18 @@
 import json
+import runpy
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 from scipy.stats import spearmanr
 from torch import nn
 
+from helpers import tiny_points, tiny_trainer
 from latentrw.errors import TrainingDiverged
 from latentrw.priors import GaussianPrior
-from latentrw.reweight import ReweightConfig, WNetwork, critic_loss, train_w, w_loss
+from latentrw.reweight import ReweightConfig, WNetwork, WTrainer, critic_loss, train_w, w_loss
+from latentrw.run import load_run
 
 
 class FirstCoordinate(nn.Module):
@@ -86,7 +91,7 @@ class Crash(Exception):
 
 
 def test_w_training_resumes_to_identical_weights(tmp_path):
-    from latentrw.reweight import WTrainer, load_w
+    from latentrw.reweight import load_w
 
     G = nn.Linear(2, 2)
     D = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 1), nn.Flatten(0))
@@ -116,7 +121,6 @@ def test_cli_reweight_then_latent_rs(tmp_path):
     import numpy as np
     from click.testing import CliRunner
 
-    from helpers import tiny_trainer
     from latentrw.cli import main
 
     tiny_trainer(tmp_path / "r", n=80).fit()
@@ -176,14 +180,6 @@ def test_critic_penalty_defaults_to_the_runs_own():
 def test_w_learnability_script_fits_a_smooth_critic(tmp_path, monkeypatch, capsys):
     """scripts/w_learnability.py on a tiny 2-D run: the w-shaped regression ranks latents by the
     critic almost perfectly (a smooth 2-D function), and every line of the report is printed."""
-    import runpy
-    import sys
-    from pathlib import Path
-
-    from helpers import tiny_points, tiny_trainer
-    from latentrw.reweight import WTrainer
-    from latentrw.run import load_run
-
     tiny_trainer(tmp_path / "run").fit()
     run = load_run(tmp_path / "run")
     WTrainer(run.G, run.D, run.prior, tiny_points().x_train, ReweightConfig(steps=5, n_d=1, batch_size=16),
