@@ -170,7 +170,11 @@ def test_cli_calibrate_then_every_rival(tmp_path):
     out = runner.invoke(main, ["calibrate", str(tmp_path / "r"), "--steps", "30", "--batch-size", "32",
                                "--eval-every", "10", "--heldout", "500", "--quiet", "--device", "cpu"])
     assert out.exit_code == 0, out.output
-    info = json.loads((tmp_path / "r" / "calibrated" / "calibration.json").read_text())
+    def strict(token):  # NaN/Infinity are not JSON: other tools refuse the file
+        raise ValueError(f"calibration.json holds {token}")
+
+    info = json.loads((tmp_path / "r" / "calibrated" / "calibration.json").read_text(), parse_constant=strict)
+    assert info["log"][0]["step"] == 0 and info["log"][0]["bce"] is None
     assert info["config"]["gp_weight"] == json.loads((tmp_path / "r" / "config.json").read_text())["gp_weight"]
     for name, extra in [("drs", []), ("sir", ["--k", "4"]), ("mh-gan", ["--k", "8"]), ("truncation", ["--opt", "psi=0.5"]),
                         ("dot", ["--opt", "steps=3"]), ("ddls", ["--opt", "steps=3"]),

@@ -118,7 +118,7 @@ def calibrate(run, real: torch.Tensor, config: CalibrationConfig, out_dir: Path 
     opt = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=cfg.betas)
     log, best = [], None
 
-    def score(step: int, bce: float) -> None:
+    def score(step: int, bce: float | None) -> None:
         nonlocal best
         D.eval()
         with torch.no_grad():
@@ -130,7 +130,7 @@ def calibrate(run, real: torch.Tensor, config: CalibrationConfig, out_dir: Path 
         if best is None or emd < best[0]:
             best = (emd, step, copy.deepcopy(D.state_dict()), a, b)
 
-    score(0, float("nan"))
+    score(0, None)  # the run's own D, before any step: no BCE yet (null in the JSON, not NaN)
     for step in tqdm(range(1, cfg.steps + 1), desc="calibrate D", disable=not progress, dynamic_ncols=True):
         x_real = train_real[torch.randint(len(train_real), (cfg.batch_size,), generator=g, device=dev)]
         with torch.no_grad():
