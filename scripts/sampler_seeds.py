@@ -24,10 +24,11 @@ from pathlib import Path
 
 import torch
 
+from latentrw.checkpoint import load_tensors
 from latentrw.data import as_exported, load_dataset
 from latentrw.metrics.evaluate import append_jsonl, evaluate_samples, record, reference
 from latentrw.metrics.features import get_extractor
-from latentrw.reweight import ReweightConfig, WTrainer, critic_gp_weight
+from latentrw.reweight import STATE, ReweightConfig, WTrainer, critic_gp_weight
 from latentrw.run import load_run
 from latentrw.sample import draw, make_sampler
 from latentrw.samplers import SAMPLERS as REGISTRY
@@ -42,11 +43,16 @@ def train_seed(run_dir: Path, run, real: torch.Tensor, seed: int, steps: int) ->
     # The default budget keeps the historical name; another budget gets its own directory (copy a
     # shorter one there first to continue it: w training resumes at any larger step count).
     out = run_dir / (f"reweight-s{seed}" if steps == ReweightConfig.steps else f"reweight{steps}-s{seed}")
+    state = out / STATE
+    before = int(load_tensors(state)[1]["step"]) if state.is_file() else 0
     start = time.perf_counter()
     WTrainer(run.G, run.D, run.prior, real, ReweightConfig(steps=steps, seed=seed, gp_weight=critic_gp_weight(run.config)), out).fit()
+    # seconds.txt: w-training seconds of the sittings that finished, summed, so that a budget continued
+    # from a shorter one (or a resumed run) records its whole time, and a finished one is not re-timed.
     seconds_file = out / "seconds.txt"
-    if not seconds_file.exists():  # first completion: the training time of this seed
-        seconds_file.write_text(f"{time.perf_counter() - start:.1f}\n")
+    if before < steps:
+        earlier = float(seconds_file.read_text()) if before > 0 and seconds_file.exists() else 0.0
+        seconds_file.write_text(f"{earlier + time.perf_counter() - start:.1f}\n")
     return out
 
 

@@ -210,3 +210,23 @@ def test_w_optimum_2d_known_answers():
     assert mod["latent_rs_emd"](np.ones(2), x, real, 3.0) == pytest.approx(5.0)
     # w/(m·mean w) = 2/3 and 0: all accepted mass on the near point
     assert mod["latent_rs_emd"](np.array([2.0, 0.0]), x, real, 2.0) == pytest.approx(0.0)
+
+
+def test_sampler_seeds_times_a_continued_w_budget(tmp_path):
+    """scripts/sampler_seeds.py's seconds.txt sums the sittings that trained: a budget continued from
+    a copied shorter one records the earlier time plus its own; a finished one is not re-timed."""
+    import shutil
+
+    tiny_trainer(tmp_path / "run").fit()
+    run = load_run(tmp_path / "run")
+    train_seed = runpy.run_path(str(Path(__file__).resolve().parents[1] / "scripts" / "sampler_seeds.py"))["train_seed"]
+    real = tiny_points().x_train
+    out = train_seed(tmp_path / "run", run, real, 0, 20)
+    first = float((out / "seconds.txt").read_text())
+    assert out.name == "reweight20-s0" and first > 0
+    assert train_seed(tmp_path / "run", run, real, 0, 20) == out
+    assert float((out / "seconds.txt").read_text()) == first
+    shutil.copytree(out, tmp_path / "run" / "reweight40-s0")
+    longer = train_seed(tmp_path / "run", run, real, 0, 40)
+    assert json.loads((longer / "log.jsonl").read_text().splitlines()[-1])["step"] == 40
+    assert float((longer / "seconds.txt").read_text()) > first
