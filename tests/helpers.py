@@ -1,6 +1,8 @@
 """Tiny training set-ups shared by the tests."""
 
 import dataclasses
+import json
+from pathlib import Path
 
 from latentrw.config import TrainConfig
 from latentrw.data import load_dataset
@@ -21,3 +23,11 @@ def tiny_config(**kw) -> TrainConfig:
 
 def tiny_trainer(run_dir, n: int = 240, on_step=None, **kw) -> Trainer:
     return Trainer(tiny_config(**kw), run_dir, data=tiny_points(n), progress=False, on_step=on_step)
+
+
+def load_strict_json(path: Path):
+    """Parse a JSON file, refusing NaN and Infinity: Python writes them, other tools refuse the file."""
+    def refuse(token: str):
+        raise ValueError(f"{path} holds {token}, which is not JSON")
+
+    return json.loads(Path(path).read_text(), parse_constant=refuse)

@@ -162,7 +162,7 @@ def test_cli_calibrate_then_every_rival(tmp_path):
 
     from click.testing import CliRunner
 
-    from helpers import tiny_trainer
+    from helpers import load_strict_json, tiny_trainer
     from latentrw.cli import main
 
     tiny_trainer(tmp_path / "r", n=80, objective="wgan-gp").fit()
@@ -170,10 +170,7 @@ def test_cli_calibrate_then_every_rival(tmp_path):
     out = runner.invoke(main, ["calibrate", str(tmp_path / "r"), "--steps", "30", "--batch-size", "32",
                                "--eval-every", "10", "--heldout", "500", "--quiet", "--device", "cpu"])
     assert out.exit_code == 0, out.output
-    def strict(token):  # NaN/Infinity are not JSON: other tools refuse the file
-        raise ValueError(f"calibration.json holds {token}")
-
-    info = json.loads((tmp_path / "r" / "calibrated" / "calibration.json").read_text(), parse_constant=strict)
+    info = load_strict_json(tmp_path / "r" / "calibrated" / "calibration.json")
     assert info["log"][0]["step"] == 0 and info["log"][0]["bce"] is None
     assert info["config"]["gp_weight"] == json.loads((tmp_path / "r" / "config.json").read_text())["gp_weight"]
     for name, extra in [("drs", []), ("sir", ["--k", "4"]), ("mh-gan", ["--k", "8"]), ("truncation", ["--opt", "psi=0.5"]),
