@@ -3,7 +3,9 @@ with that seed on the same G if a latent-* sampler is asked for, calibrate a cop
 that seed if a density-ratio sampler (drs, mh-gan, sir, ddls, dgflow) is, then draw N samples
 with each sampler (proposals from that seed) and evaluate them. One JSONL record per (seed,
 sampler); finished ones are skipped and trained w / calibrated D reused, so re-running resumes.
-Prints mean ± t-based 95 % CI over seeds (latentrw.stats.mean_ci).
+Prints mean ± t-based 95 % CI over seeds (latentrw.stats.mean_ci), then each sampler's
+difference from base paired by seed (latentrw.stats.paired_diff_ci: all samplers of a seed draw
+from that seed's proposal stream, so the pairs share its luck).
 
     python scripts/sampler_seeds.py runs/t1/25gaussians --seeds 0,1,2 --metrics emd,prdc
     python scripts/sampler_seeds.py runs/table/mnist-mlp-ns --metrics fid,prdc,classes
@@ -34,6 +36,7 @@ from latentrw.sample import draw, make_sampler
 from latentrw.samplers import SAMPLERS as REGISTRY
 from latentrw.samplers.calibrate import D_FILE, CalibrationConfig, calibrate, run_gp_weight
 from latentrw.specs import parse_options
+from latentrw.report import paired_table, summarise
 from latentrw.stats import mean_ci
 
 SAMPLERS = "base,latent-rs,latent-rs-ga,latent-sir,latent-ga"
@@ -138,6 +141,10 @@ def print_table(results: Path) -> None:
             mean, _, half = mean_ci(vals)
             cells.append(f"{mean:.4g} ± {half:.2g}")
         print(f"| {label} | {len(rs)} | " + " | ".join(cells) + " |")
+    for rows in summarise(recs).values():
+        if paired := paired_table(rows):
+            print("\nsampler − base, paired by seed: mean ± 95 % CI (seeds in which the sampler is better)")
+            print(paired)
 
 
 if __name__ == "__main__":

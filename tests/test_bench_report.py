@@ -12,7 +12,7 @@ from latentrw.bench import QUICK_OPTIONS, SUITES, BenchConfig, bench
 from latentrw.errors import CheckpointError, ConfigError, DataError
 from latentrw.fileio import sha256_file
 from latentrw.images import save_grid
-from latentrw.report import build_report, load_results, markdown_table, summarise
+from latentrw.report import build_report, load_results, markdown_table, paired_table, summarise
 from latentrw.run import load_run
 from latentrw.shipped import available, manifest, shipped
 
@@ -45,11 +45,19 @@ def test_report_from_a_fixture_has_the_right_intervals_tables_and_images(tmp_pat
     assert mean == pytest.approx(2.0) and half == pytest.approx(4.302653 / math.sqrt(3), rel=1e-5)
     assert rows[2]["precision"][0] == pytest.approx(3.0) and rows[1]["recall"] == (0.5, 0.0)
     assert "| latent-rs | 3 | 3 ± 2.5 |" in markdown_table(rows)
+    # The unpaired intervals (2 ± 2.5, 3 ± 2.5) overlap, but latent-rs beats base by exactly 1 in each seed.
+    assert rows[2]["paired"]["precision"] == pytest.approx((1.0, 0.0, 3, 3))
+    assert rows[2]["paired"]["recall"] == pytest.approx((0.0, 0.0, 0, 3))  # a tie is not better
+    assert "paired" not in rows[0] and "paired" not in rows[1]
+    assert "| latent-rs | 1 (3/3) | 0 (0/3) |" in paired_table(rows)
     page = build_report(results, tmp_path / "report")
     text = page.read_text()
     assert text.count("<img ") >= 3 and "data:image/png;base64," in text and "http" not in text.split("<body>")[1]
     assert (tmp_path / "report" / "table.csv").read_text().splitlines()[0].startswith("checkpoint,sampler,seeds")
     assert "m=3.0" in (tmp_path / "report" / "table.md").read_text()
+    assert "paired by seed" in (tmp_path / "report" / "table.md").read_text() and "sampler − base" in text
+    csv_rows = (tmp_path / "report" / "table.csv").read_text().splitlines()
+    assert "delta_precision_better" in csv_rows[0] and csv_rows[-1].endswith(",1.0,0.0,3,0.0,0.0,0")
 
 
 def test_report_refuses_changed_artifacts_and_bad_lines(tmp_path):

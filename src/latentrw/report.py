@@ -23,7 +23,7 @@ from pathlib import Path
 from latentrw.errors import DataError
 from latentrw.figures import pyplot, save_figure
 from latentrw.fileio import sha256_file
-from latentrw.stats import mean_ci
+from latentrw.stats import mean_ci, paired_diff_ci
 
 METRICS = ("fid", "kid", "precision", "recall", "density", "coverage", "emd", "in_between", "kl_uniform")
 COSTS = ("acceptance", "ms", "proposals", "g_forward", "d_forward", "w_forward", "g_backward", "d_backward")
@@ -67,7 +67,27 @@ def summarise(recs: list[dict]) -> dict[str, list[dict]]:
                 if vals:
                     row[key] = mean_ci(vals)[::2]
             rows.append(row)
+        base = {r["seed"]: r["metrics"] for r in mine if (r.get("label") or r["sampler"]) == "base"}
+        for row in rows:
+            if base and row["label"] != "base" and row["sampler"] != "real":
+                rs = [r for r in mine if (r.get("label") or r["sampler"]) == row["label"]]
+                row["paired"] = paired_deltas(rs, base)
         out[ckpt] = rows
+    return out
+
+
+def paired_deltas(recs: list[dict], base: dict[int, dict]) -> dict[str, tuple[float, float, int, int]]:
+    """Per metric, ``(mean, half-width, better, seeds)`` of ``sampler − base`` over the seeds
+    both have: the paired t-interval and in how many of those seeds the sampler was better."""
+    out = {}
+    for key in METRICS:
+        pairs = [(r["metrics"][key], base[r["seed"]][key]) for r in recs
+                 if isinstance(r["metrics"].get(key), (int, float))
+                 and isinstance(base.get(r["seed"], {}).get(key), (int, float))]
+        if pairs:
+            mean, _, half = paired_diff_ci(*zip(*pairs))
+            better = sum((v < b) if key in LOWER_IS_BETTER else (v > b) for v, b in pairs)
+            out[key] = (mean, half, better, len(pairs))
     return out
 
 
@@ -100,12 +120,39 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _paired_columns(rows: list[dict]) -> list[str]:
+    return [k for k in METRICS if any(k in r.get("paired", {}) for r in rows)]
+
+
+def _paired_cell(value: tuple[float, float, int, int] | None) -> str:
+    if value is None:
+        return ""
+    mean, half, better, n = value
+    return f"{_cell((mean, half))} ({better}/{n})"
+
+
+def paired_table(rows: list[dict]) -> str:
+    """Markdown: each sampler minus base, paired by seed: mean ± 95 % CI (seeds where it is better / seeds)."""
+    cols = _paired_columns(rows)
+    if not cols:
+        return ""
+    lines = ["| sampler − base | " + " | ".join("Δ " + c.replace("_", " ") for c in cols) + " |",
+             "|---" * (len(cols) + 1) + "|"]
+    lines += [f"| {r['label']} | " + " | ".join(_paired_cell(r["paired"].get(c)) for c in cols) + " |"
+              for r in rows if "paired" in r]
+    return "\n".join(lines)
+
+
 def _csv_rows(summary: dict[str, list[dict]]) -> list[list]:
     cols = sorted({c for rows in summary.values() for c in _columns(rows)}, key=(METRICS + COSTS).index)
-    out = [["checkpoint", "sampler", "seeds"] + [f"{c}{s}" for c in cols for s in ("_mean", "_ci95")]]
+    deltas = sorted({c for rows in summary.values() for c in _paired_columns(rows)}, key=METRICS.index)
+    out = [["checkpoint", "sampler", "seeds"] + [f"{c}{s}" for c in cols for s in ("_mean", "_ci95")]
+           + [f"delta_{c}{s}" for c in deltas for s in ("_mean", "_ci95", "_better")]]
     for ckpt, rows in summary.items():
         for r in rows:
-            out.append([ckpt, r["label"], r["seeds"]] + [v for c in cols for v in (r.get(c) or ("", ""))])
+            paired = r.get("paired", {})
+            out.append([ckpt, r["label"], r["seeds"]] + [v for c in cols for v in (r.get(c) or ("", ""))]
+                       + [v for c in deltas for v in (paired[c][:3] if c in paired else ("", "", ""))])
     return out
 
 
@@ -264,6 +311,9 @@ def build_report(results: Path | str, out: Path | str) -> Path:
         table = markdown_table(rows)
         notes = options_notes(rows)
         md.append(f"## {ckpt}\n\n{n} samples per seed.\n\n{table}\n\nSampler options: " + "; ".join(notes) + "\n")
+        if paired := paired_table(rows):
+            md.append(f"Difference from base, paired by seed (mean ± 95 % CI; in brackets, the seeds in which the "
+                      f"sampler is better):\n\n{paired}\n")
         figures = [plot_pareto(rows, out / f"{ckpt}-pareto.png", f"{ckpt}: time per image vs precision"),
                    plot_precision_recall(rows, out / f"{ckpt}-precision-recall.png", f"{ckpt}: precision / recall")]
         everything = [r for r in recs if r.get("checkpoint", r["source"]) == ckpt]
@@ -312,6 +362,19 @@ def _html_table(rows: list[dict]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _html_paired_table(rows: list[dict]) -> str:
+    cols = _paired_columns(rows)
+    if not cols:
+        return ""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in ["sampler − base"] + ["Δ " + c.replace("_", " ") for c in cols])
+    body = "".join("<tr>" + f"<td>{html.escape(r['label'])}</td>"
+                   + "".join(f"<td>{html.escape(_paired_cell(r['paired'].get(c)))}</td>" for c in cols) + "</tr>"
+                   for r in rows if "paired" in r)
+    return ("<p>Difference from base, paired by seed: mean ± 95 % CI of (sampler − base) over the seeds, each "
+            "seed's sampler and base drawn from the same proposal stream; in brackets, the seeds in which the "
+            f"sampler is better.</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
 def _html(results: Path, recs: list[dict], sections) -> str:
     parts = [f"<p>From <code>{html.escape(str(results))}</code>: {len(recs)} records. Each cell is the mean ± "
              "t-based 95 % CI over seeds; costs are per accepted image (acceptance = images / proposals, "
@@ -319,6 +382,7 @@ def _html(results: Path, recs: list[dict], sections) -> str:
              f"{', '.join(sorted(LOWER_IS_BETTER))}.</p>"]
     for ckpt, n, rows, figures, grids, notes in sections:
         parts.append(f"<h2>{html.escape(ckpt)}</h2><p>{n} samples per seed.</p>{_html_table(rows)}"
+                     f"{_html_paired_table(rows)}"
                      f"<p class='notes'>Sampler options: {html.escape('; '.join(notes))}</p>")
         parts.append("<div class='figs'>" + "".join(_img(p, p.stem) for p in figures) + "</div>")
         if grids:
