@@ -30,13 +30,13 @@ from latentrw.checkpoint import load_tensors
 from latentrw.data import as_exported, load_dataset
 from latentrw.metrics.evaluate import append_jsonl, evaluate_samples, record, reference
 from latentrw.metrics.features import get_extractor
+from latentrw.report import PAIRED_NOTE, paired_table, summarise
 from latentrw.reweight import STATE, ReweightConfig, WTrainer, critic_gp_weight
 from latentrw.run import load_run
 from latentrw.sample import draw, make_sampler
 from latentrw.samplers import SAMPLERS as REGISTRY
 from latentrw.samplers.calibrate import D_FILE, CalibrationConfig, calibrate, run_gp_weight
 from latentrw.specs import parse_options
-from latentrw.report import paired_table, summarise
 from latentrw.stats import mean_ci
 
 SAMPLERS = "base,latent-rs,latent-rs-ga,latent-sir,latent-ga"
@@ -141,10 +141,9 @@ def print_table(results: Path) -> None:
             mean, _, half = mean_ci(vals)
             cells.append(f"{mean:.4g} ± {half:.2g}")
         print(f"| {label} | {len(rs)} | " + " | ".join(cells) + " |")
-    for rows in summarise(recs).values():
+    for source, rows in summarise(recs).items():
         if paired := paired_table(rows):
-            print("\nsampler − base, paired by seed: mean ± 95 % CI (seeds in which the sampler is better)")
-            print(paired)
+            print(f"\n{source}: {PAIRED_NOTE}\n{paired}")
 
 
 if __name__ == "__main__":

@@ -25,10 +25,10 @@ def fixture_records(root):
     art = {"samples": {"path": "artifacts/grid.png", "sha256": sha256_file(grid)}}
     recs = [{"source": "toy", "checkpoint": "toy", "sampler": "real", "label": "real vs real (floor)", "seed": 0,
              "n": 30, "metrics": {"precision": 0.9, "recall": 0.9}}]
-    for sampler, base in (("base", 1.0), ("latent-rs", 2.0)):
+    for sampler, base, in_between in (("base", 1.0, (0.3, 0.3, 0.3)), ("latent-rs", 2.0, (0.1, 0.1, 0.4))):
         for seed, dv in enumerate((0.0, 1.0, 2.0)):
             recs.append({"source": "toy", "checkpoint": "toy", "sampler": sampler, "label": sampler, "seed": seed,
-                         "n": 30, "metrics": {"precision": base + dv, "recall": 0.5},
+                         "n": 30, "metrics": {"precision": base + dv, "recall": 0.5, "in_between": in_between[seed]},
                          "cost": {"ms": 1.0 + seed, "acceptance": 1 / 3, "proposals": 3.0},
                          "sampler_options": {"m": 3.0}, **({"artifacts": art} if seed == 0 else {})})
     path = root / "results.jsonl"
@@ -48,8 +48,15 @@ def test_report_from_a_fixture_has_the_right_intervals_tables_and_images(tmp_pat
     # The unpaired intervals (2 ± 2.5, 3 ± 2.5) overlap, but latent-rs beats base by exactly 1 in each seed.
     assert rows[2]["paired"]["precision"] == pytest.approx((1.0, 0.0, 3, 3))
     assert rows[2]["paired"]["recall"] == pytest.approx((0.0, 0.0, 0, 3))  # a tie is not better
+    # in-between: lower is better, so seeds 0 and 1 (0.1 against 0.3) count, seed 2 (0.4) does not;
+    # differences −0.2, −0.2, +0.1: mean −0.1, s = √0.03, half-width 4.302653 · √0.03 / √3 = 0.4302653
+    mean, half, better, pairs = rows[2]["paired"]["in_between"]
+    assert mean == pytest.approx(-0.1) and half == pytest.approx(0.4302653, rel=1e-5)
+    assert (better, pairs) == (2, 3)
     assert "paired" not in rows[0] and "paired" not in rows[1]
-    assert "| latent-rs | 1 (3/3) | 0 (0/3) |" in paired_table(rows)
+    assert "| latent-rs | +1 ± 0 (3/3) | +0 ± 0 (0/3) | -0.1 ± 0.43 (2/3) |" in paired_table(rows)
+    one_seed = summarise([r for r in load_results(results) if r["sampler"] != "latent-rs" or r["seed"] == 0])["toy"]
+    assert "| latent-rs | +1 no CI (1/1) |" in paired_table(one_seed)
     page = build_report(results, tmp_path / "report")
     text = page.read_text()
     assert text.count("<img ") >= 3 and "data:image/png;base64," in text and "http" not in text.split("<body>")[1]
@@ -57,7 +64,8 @@ def test_report_from_a_fixture_has_the_right_intervals_tables_and_images(tmp_pat
     assert "m=3.0" in (tmp_path / "report" / "table.md").read_text()
     assert "paired by seed" in (tmp_path / "report" / "table.md").read_text() and "sampler − base" in text
     csv_rows = (tmp_path / "report" / "table.csv").read_text().splitlines()
-    assert "delta_precision_better" in csv_rows[0] and csv_rows[-1].endswith(",1.0,0.0,3,0.0,0.0,0")
+    assert "delta_precision_better" in csv_rows[0] and ",1.0,0.0,3,3,0.0,0.0,0,3," in csv_rows[-1]
+    assert len({len(row.split(",")) for row in csv_rows}) == 1  # rectangular
 
 
 def test_report_refuses_changed_artifacts_and_bad_lines(tmp_path):

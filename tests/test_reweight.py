@@ -242,4 +242,4 @@ def test_sampler_seeds_table_pairs_each_sampler_with_base_by_seed(tmp_path, caps
     path.write_text("".join(json.dumps(r) + "\n" for r in recs))
     runpy.run_path(str(Path(__file__).resolve().parents[1] / "scripts" / "sampler_seeds.py"))["print_table"](path)
     out = capsys.readouterr().out
-    assert "| latent-rs | 3 | 0.6 ± 0.75 |" in out and "| latent-rs | 0.1 (3/3) |" in out
+    assert "| latent-rs | 3 | 0.6 ± 0.75 |" in out and "| latent-rs | +0.1 ± 0 (3/3) |" in out

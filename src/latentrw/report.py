@@ -3,7 +3,8 @@ files its records point to (sample grids, acceptance histograms, training logs) 
 
 Per checkpoint: a table of mean ± t-based 95 % CI over seeds (:func:`latentrw.stats.mean_ci`)
 of every metric and of the cost per accepted image, with the real-vs-real floor as its first
-row (Markdown and CSV); plots of time per image against precision (the paper's Fig. 3), of
+row (Markdown and CSV), then each sampler's difference from base paired by seed (see
+:data:`PAIRED_NOTE`); plots of time per image against precision (the paper's Fig. 3), of
 precision against recall, of the class histograms, of the acceptance histograms and of the
 training losses; trade-off curves (precision against recall along each swept knob); the
 paper's Fig. 2/4/5 analogues and the w/m histogram drawn by the bench; and
@@ -28,6 +29,10 @@ from latentrw.stats import mean_ci, paired_diff_ci
 METRICS = ("fid", "kid", "precision", "recall", "density", "coverage", "emd", "in_between", "kl_uniform")
 COSTS = ("acceptance", "ms", "proposals", "g_forward", "d_forward", "w_forward", "g_backward", "d_backward")
 LOWER_IS_BETTER = {"fid", "kid", "emd", "in_between", "kl_uniform", "ms"}
+PAIRED_NOTE = ("Difference from base, paired by seed: mean ± t-based 95 % CI of the per-seed differences "
+               "(sampler − base; every sampler of a seed draws from that seed's proposal stream, so the pairs "
+               "share its luck), and in brackets the seeds in which the sampler is better. With many cells, "
+               "about 1 in 20 excludes 0 by chance alone.")
 
 
 def load_results(path: Path | str) -> list[dict]:
@@ -47,15 +52,20 @@ def load_results(path: Path | str) -> list[dict]:
     return recs
 
 
+def _label(rec: dict) -> str:
+    return rec.get("label") or rec["sampler"]
+
+
 def summarise(recs: list[dict]) -> dict[str, list[dict]]:
     """``{checkpoint: [row, ...]}``; a row has ``label``, ``seeds`` and ``(mean, half-width)``
-    for every metric and cost present. The floor row comes first, then samplers in bench order."""
+    for every metric and cost present, and, for a sampler of a checkpoint with a ``base`` row,
+    ``paired`` (:func:`paired_deltas`). The floor row comes first, then samplers in bench order."""
     out: dict[str, list[dict]] = {}
     for ckpt in dict.fromkeys(r.get("checkpoint", r["source"]) for r in recs):
         rows = []
         mine = [r for r in recs if r.get("checkpoint", r["source"]) == ckpt and "knob" not in r]
-        for label in dict.fromkeys(r.get("label") or r["sampler"] for r in mine):
-            rs = [r for r in mine if (r.get("label") or r["sampler"]) == label]
+        by_label = {label: [r for r in mine if _label(r) == label] for label in dict.fromkeys(map(_label, mine))}
+        for label, rs in by_label.items():
             row = {"label": label, "sampler": rs[0]["sampler"], "seeds": len(rs), "n": rs[0]["n"],
                    "options": rs[0].get("sampler_options", {})}
             for key in METRICS:
@@ -67,18 +77,18 @@ def summarise(recs: list[dict]) -> dict[str, list[dict]]:
                 if vals:
                     row[key] = mean_ci(vals)[::2]
             rows.append(row)
-        base = {r["seed"]: r["metrics"] for r in mine if (r.get("label") or r["sampler"]) == "base"}
+        base = {r["seed"]: r["metrics"] for r in by_label.get("base", [])}
         for row in rows:
             if base and row["label"] != "base" and row["sampler"] != "real":
-                rs = [r for r in mine if (r.get("label") or r["sampler"]) == row["label"]]
-                row["paired"] = paired_deltas(rs, base)
+                row["paired"] = paired_deltas(by_label[row["label"]], base)
         out[ckpt] = rows
     return out
 
 
 def paired_deltas(recs: list[dict], base: dict[int, dict]) -> dict[str, tuple[float, float, int, int]]:
-    """Per metric, ``(mean, half-width, better, seeds)`` of ``sampler − base`` over the seeds
-    both have: the paired t-interval and in how many of those seeds the sampler was better."""
+    """Per metric, ``(mean, half-width, better, pairs)`` of ``sampler − base`` over the seeds
+    both have: the paired t-interval and in how many of those seeds the sampler was better (a
+    tie is not). Seeds only one side has are left out; ``pairs`` says how many remained."""
     out = {}
     for key in METRICS:
         pairs = [(r["metrics"][key], base[r["seed"]][key]) for r in recs
@@ -121,22 +131,29 @@ def markdown_table(rows: list[dict]) -> str:
 
 
 def _paired_columns(rows: list[dict]) -> list[str]:
+    """The metrics some sampler row has a paired difference for."""
     return [k for k in METRICS if any(k in r.get("paired", {}) for r in rows)]
 
 
+def _paired_head(col: str) -> str:
+    return "Δ " + col.replace("_", " ")
+
+
 def _paired_cell(value: tuple[float, float, int, int] | None) -> str:
+    """``+1.2 ± 0.5 (3/3)``; one pair has no interval (``no CI``), a spread of 0 shows ``± 0``."""
     if value is None:
         return ""
     mean, half, better, n = value
-    return f"{_cell((mean, half))} ({better}/{n})"
+    spread = "no CI" if n < 2 else "± 0" if half <= 1e-9 * max(1.0, abs(mean)) else f"± {half:.2g}"
+    return f"{mean:+.4g} {spread} ({better}/{n})"
 
 
 def paired_table(rows: list[dict]) -> str:
-    """Markdown: each sampler minus base, paired by seed: mean ± 95 % CI (seeds where it is better / seeds)."""
+    """Markdown: each sampler minus base, paired by seed (:data:`PAIRED_NOTE`); empty without a base row."""
     cols = _paired_columns(rows)
     if not cols:
         return ""
-    lines = ["| sampler − base | " + " | ".join("Δ " + c.replace("_", " ") for c in cols) + " |",
+    lines = ["| sampler − base | " + " | ".join(map(_paired_head, cols)) + " |",
              "|---" * (len(cols) + 1) + "|"]
     lines += [f"| {r['label']} | " + " | ".join(_paired_cell(r["paired"].get(c)) for c in cols) + " |"
               for r in rows if "paired" in r]
@@ -147,12 +164,12 @@ def _csv_rows(summary: dict[str, list[dict]]) -> list[list]:
     cols = sorted({c for rows in summary.values() for c in _columns(rows)}, key=(METRICS + COSTS).index)
     deltas = sorted({c for rows in summary.values() for c in _paired_columns(rows)}, key=METRICS.index)
     out = [["checkpoint", "sampler", "seeds"] + [f"{c}{s}" for c in cols for s in ("_mean", "_ci95")]
-           + [f"delta_{c}{s}" for c in deltas for s in ("_mean", "_ci95", "_better")]]
+           + [f"delta_{c}{s}" for c in deltas for s in ("_mean", "_ci95", "_better", "_pairs")]]
     for ckpt, rows in summary.items():
         for r in rows:
             paired = r.get("paired", {})
             out.append([ckpt, r["label"], r["seeds"]] + [v for c in cols for v in (r.get(c) or ("", ""))]
-                       + [v for c in deltas for v in (paired[c][:3] if c in paired else ("", "", ""))])
+                       + [v for c in deltas for v in (paired[c] if c in paired else ("",) * 4)])
     return out
 
 
@@ -312,8 +329,7 @@ def build_report(results: Path | str, out: Path | str) -> Path:
         notes = options_notes(rows)
         md.append(f"## {ckpt}\n\n{n} samples per seed.\n\n{table}\n\nSampler options: " + "; ".join(notes) + "\n")
         if paired := paired_table(rows):
-            md.append(f"Difference from base, paired by seed (mean ± 95 % CI; in brackets, the seeds in which the "
-                      f"sampler is better):\n\n{paired}\n")
+            md.append(f"{PAIRED_NOTE}\n\n{paired}\n")
         figures = [plot_pareto(rows, out / f"{ckpt}-pareto.png", f"{ckpt}: time per image vs precision"),
                    plot_precision_recall(rows, out / f"{ckpt}-precision-recall.png", f"{ckpt}: precision / recall")]
         everything = [r for r in recs if r.get("checkpoint", r["source"]) == ckpt]
@@ -363,16 +379,15 @@ def _html_table(rows: list[dict]) -> str:
 
 
 def _html_paired_table(rows: list[dict]) -> str:
+    """:func:`paired_table` in HTML, after :data:`PAIRED_NOTE`."""
     cols = _paired_columns(rows)
     if not cols:
         return ""
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in ["sampler − base"] + ["Δ " + c.replace("_", " ") for c in cols])
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in ["sampler − base"] + [_paired_head(c) for c in cols])
     body = "".join("<tr>" + f"<td>{html.escape(r['label'])}</td>"
                    + "".join(f"<td>{html.escape(_paired_cell(r['paired'].get(c)))}</td>" for c in cols) + "</tr>"
                    for r in rows if "paired" in r)
-    return ("<p>Difference from base, paired by seed: mean ± 95 % CI of (sampler − base) over the seeds, each "
-            "seed's sampler and base drawn from the same proposal stream; in brackets, the seeds in which the "
-            f"sampler is better.</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return f"<p>{html.escape(PAIRED_NOTE)}</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _html(results: Path, recs: list[dict], sections) -> str:
