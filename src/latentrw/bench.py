@@ -252,7 +252,7 @@ N, other options or another generator is an error, never mixed in."""
 def demo_config(quick: bool = False) -> BenchConfig:
     """What ``latentrw demo`` runs: every sampler on the shipped MNIST checkpoints with the step
     budgets of ``--quick`` (ours, printed beside the table) and the demo sweeps, 800 samples per
-    seed over 3 seeds: 9 min on 2 CPU cores from a fresh clone, set-up included (--quick: one
+    seed over 3 seeds: 9 to 15 min on 2 CPU cores from a fresh clone, set-up included (--quick: one
     checkpoint, 500 samples, 2 seeds)."""
     if quick:
         return BenchConfig("mnist", n=500, seeds=(0, 1), options=QUICK_OPTIONS, checkpoints=DEMO_CHECKPOINTS[:1],
