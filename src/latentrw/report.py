@@ -101,11 +101,16 @@ def paired_deltas(recs: list[dict], base: dict[int, dict]) -> dict[str, tuple[fl
     return out
 
 
+def _no_spread(mean: float, half: float) -> bool:
+    """A half-width that is rounding error next to the mean (identical values in every seed)."""
+    return abs(half) <= 1e-9 * max(1.0, abs(mean))
+
+
 def _cell(value: tuple[float, float] | None) -> str:
     if value is None:
         return ""
     mean, half = value
-    if not math.isfinite(half) or abs(half) <= 1e-9 * max(1.0, abs(mean)):  # one seed, or no spread
+    if not math.isfinite(half) or _no_spread(mean, half):  # one seed, or no spread
         return f"{mean:.4g}"
     return f"{mean:.4g} ± {half:.2g}"
 
@@ -144,7 +149,7 @@ def _paired_cell(value: tuple[float, float, int, int] | None) -> str:
     if value is None:
         return ""
     mean, half, better, n = value
-    spread = "no CI" if n < 2 else "± 0" if half <= 1e-9 * max(1.0, abs(mean)) else f"± {half:.2g}"
+    spread = "no CI" if n < 2 else "± 0" if _no_spread(mean, half) else f"± {half:.2g}"
     return f"{mean:+.4g} {spread} ({better}/{n})"
 
 
