@@ -12,13 +12,14 @@ from that seed's proposal stream, so the pairs share its luck).
     python scripts/sampler_seeds.py runs/table/mnist-mlp-ns --samplers base,truncation,drs,sir,mh-gan,dot \
         --option mh-gan:k=640 --results runs/table/mnist-mlp-ns/rivals.jsonl
     python scripts/sampler_seeds.py runs/table/mnist-mlp-ns --table     # print the table again
-    python scripts/sampler_seeds.py runs/t1/swissroll --steps 6000 --samplers base,latent-rs --metrics emd,prdc \
-        --results runs/t1/swissroll/w6000.jsonl      # w trained into RUN/reweight6000-s{seed}
+    python scripts/sampler_seeds.py runs/t1/swissroll --trainer algorithm1 --steps 6000 --samplers base,latent-rs \
+        --metrics emd,prdc --results runs/t1/swissroll/w6000.jsonl   # w trained into RUN/reweight-algorithm16000-s{seed}
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import json
 import time
@@ -31,7 +32,8 @@ from latentrw.data import as_exported, load_dataset
 from latentrw.metrics.evaluate import append_jsonl, evaluate_samples, record, reference
 from latentrw.metrics.features import get_extractor
 from latentrw.report import PAIRED_NOTE, paired_table, summarise
-from latentrw.reweight import STATE, ReweightConfig, WTrainer, critic_gp_weight
+from latentrw.reweight import ReweightConfig, critic_gp_weight
+from latentrw.w_trainer import STATE, WTrainer
 from latentrw.run import load_run
 from latentrw.sample import draw, make_sampler
 from latentrw.samplers import SAMPLERS as REGISTRY
@@ -42,14 +44,21 @@ from latentrw.stats import mean_ci
 SAMPLERS = "base,latent-rs,latent-rs-ga,latent-sir,latent-ga"
 
 
-def train_seed(run_dir: Path, run, real: torch.Tensor, seed: int, steps: int) -> Path:
-    # The default budget keeps the historical name; another budget gets its own directory (copy a
-    # shorter one there first to continue it: w training resumes at any larger step count).
-    out = run_dir / (f"reweight-s{seed}" if steps == ReweightConfig.steps else f"reweight{steps}-s{seed}")
+def train_seed(run_dir: Path, run, real: torch.Tensor, seed: int, budget: int | None = None,
+               trainer: str = ReweightConfig.trainer) -> Path:
+    """w of one seed; ``budget`` in the trainer's units (rounds or w-steps) [its default]."""
+    cfg = ReweightConfig(trainer=trainer, seed=seed, gp_weight=critic_gp_weight(run.config))
+    if budget is not None:
+        cfg = dataclasses.replace(cfg, **{"rounds" if trainer == "bank" else "steps": budget})
+    # The default configuration is RUN/reweight-s{seed}; another gets its own directory (copy a
+    # shorter one there first to continue it: w training resumes at any larger budget).
+    default = cfg == ReweightConfig(seed=seed, gp_weight=cfg.gp_weight)
+    out = run_dir / (f"reweight-s{seed}" if default else f"reweight-{trainer}{cfg.total}-s{seed}")
     state = out / STATE
     before = int(load_tensors(state)[1]["step"]) if state.is_file() else 0
+    steps = cfg.total
     start = time.perf_counter()
-    WTrainer(run.G, run.D, run.prior, real, ReweightConfig(steps=steps, seed=seed, gp_weight=critic_gp_weight(run.config)), out).fit()
+    WTrainer(run.G, run.D, run.prior, real, cfg, out).fit()
     # seconds.txt: w-training seconds of the sittings that finished, summed, so that a budget continued
     # from a shorter one (or a resumed run) records its whole time, and a finished one is not re-timed.
     seconds_file = out / "seconds.txt"
@@ -79,7 +88,9 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--samplers", default=SAMPLERS)
     ap.add_argument("--n", type=int, default=10_000)
-    ap.add_argument("--steps", type=int, default=2000, help="w-steps per seed")
+    ap.add_argument("--trainer", default=ReweightConfig.trainer, help="w trainer: bank or algorithm1")
+    ap.add_argument("--steps", type=int, default=None, help="w budget per seed: rounds (bank) or w-steps "
+                    "(algorithm1) [the trainer's default]")
     ap.add_argument("--metrics", default="fid,prdc,classes")
     ap.add_argument("--option", action="append", default=[], help="SAMPLER:KEY=VALUE, repeatable")
     ap.add_argument("--label", default=None, help="name of this configuration in the table [the sampler]")
@@ -102,7 +113,7 @@ def main() -> None:
         done = {(r["label"], r["seed"]) for r in map(json.loads, results.read_text().splitlines())}
     names = args.samplers.split(",")
     for seed in map(int, args.seeds.split(",")):
-        w_dir = train_seed(run_dir, run, real, seed, args.steps) if any(takes(n, "w") for n in names) else None
+        w_dir = train_seed(run_dir, run, real, seed, args.steps, args.trainer) if any(takes(n, "w") for n in names) else None
         cal_dir = calibrate_seed(run_dir, run, real, seed) if any(takes(n, "disc") for n in names) else None
         for name in names:
             label = args.label or name

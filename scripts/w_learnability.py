@@ -27,7 +27,8 @@ import torch
 from scipy.stats import spearmanr
 
 from latentrw.checkpoint import load_state_into, load_tensors
-from latentrw.reweight import CRITIC_FILE, STATE, WNetwork, load_w
+from latentrw.reweight import CRITIC_FILE, WNetwork, load_w
+from latentrw.w_trainer import STATE
 from latentrw.run import load_run
 
 

@@ -31,3 +31,7 @@ def load_strict_json(path: Path):
         raise ValueError(f"{path} holds {token}, which is not JSON")
 
     return json.loads(Path(path).read_text(), parse_constant=refuse)
+
+
+# A small budget of the default (bank) w trainer: enough for w to follow its critic on 2-D toys.
+TINY_W = dict(rounds=3, critic_steps=5, w_steps=100, bank=1000, batch_size=64)

@@ -8,11 +8,13 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from helpers import TINY_W
 from latentrw.bench import BenchConfig, bench
 from latentrw.errors import CheckpointError
 from latentrw.models import plugin
 from latentrw.priors import MappedPrior
-from latentrw.reweight import ReweightConfig, WTrainer
+from latentrw.reweight import ReweightConfig
+from latentrw.w_trainer import WTrainer
 from latentrw.run import import_run, load_run
 from latentrw.sample import make_sampler
 from latentrw.samplers.calibrate import CalibrationConfig, calibrate
@@ -69,7 +71,7 @@ def test_outside_gan_runs_the_whole_pipeline(outside):
     run = load_run(run_dir)
     assert run.config.model == "plugin" and run.G.config == {"factory": "tiny_outside:make_g", "kwargs": {"width": 8}}
     real = torch.randn(500, 2)
-    WTrainer(run.G, run.D, run.prior, real, ReweightConfig(steps=30, n_d=1, batch_size=64), run_dir / "reweight").fit()
+    WTrainer(run.G, run.D, run.prior, real, ReweightConfig(**TINY_W), run_dir / "reweight").fit()
     calibrate(run, real, CalibrationConfig(steps=20, eval_every=10, heldout=200, eval_n=100), run_dir / "calibrated")
     for name in ("latent-rs", "drs", "dot"):
         batch = make_sampler(name, run, run_dir).sample(50, generator=torch.Generator().manual_seed(0))
@@ -113,7 +115,7 @@ def test_w_sits_behind_a_frozen_mapping_network(outside):
     assert isinstance(run.prior, MappedPrior) and run.prior.z_dim == 3 and run.prior.base.z_dim == 2
     before = {k: v.clone() for k, v in run.prior.state_dict().items()}
     real = torch.randn(500, 2)
-    w, _ = WTrainer(run.G, run.D, run.prior, real, ReweightConfig(steps=30, n_d=1, batch_size=64),
+    w, _ = WTrainer(run.G, run.D, run.prior, real, ReweightConfig(**TINY_W),
                     run_dir / "reweight").fit()
     assert w.config["z_dim"] == 3
     calibrate(run, real, CalibrationConfig(steps=20, eval_every=10, heldout=200, eval_n=100), run_dir / "calibrated")

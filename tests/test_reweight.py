@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import runpy
 import sys
@@ -12,7 +13,8 @@ from torch import nn
 from helpers import tiny_points, tiny_trainer
 from latentrw.errors import TrainingDiverged
 from latentrw.priors import GaussianPrior
-from latentrw.reweight import ReweightConfig, WNetwork, WTrainer, critic_loss, train_w, w_loss
+from latentrw.reweight import ReweightConfig, WNetwork, critic_loss, eq6_optimum, w_loss
+from latentrw.w_trainer import WTrainer, train_w
 from latentrw.run import load_run
 
 
@@ -54,7 +56,7 @@ def test_sign_on_a_known_critic():
     prior = GaussianPrior(2)
     real = torch.randn(512, 2)
     log = []
-    cfg = ReweightConfig(steps=300, n_d=0, batch_size=256, lr_w=1e-3, warmup=50)
+    cfg = ReweightConfig(trainer="algorithm1", steps=300, n_d=0, batch_size=256, lr_w=1e-3, warmup=50)
     w, _ = train_w(nn.Identity(), FirstCoordinate(), prior, real, cfg, on_step=lambda s, t: log.append(t))
     z = prior.sample(4000, torch.Generator().manual_seed(1))
     with torch.no_grad():
@@ -65,13 +67,16 @@ def test_sign_on_a_known_critic():
     assert len(log) == 300 and {"mean_w", "frac_above_m", "mean_slope", "critic_loss"} <= set(log[-1])
 
 
-def test_critic_steps_run_and_models_stay_frozen():
+@pytest.mark.parametrize("cfg", [ReweightConfig(trainer="algorithm1", steps=5, n_d=2, batch_size=32),
+                                 ReweightConfig(rounds=2, critic_steps=2, w_steps=5, bank=200, batch_size=32)])
+def test_critic_steps_run_and_models_stay_frozen(cfg):
     prior = GaussianPrior(2)
     G = nn.Linear(2, 2)
     D = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1), nn.Flatten(0))
     g_before = {k: v.clone() for k, v in G.state_dict().items()}
     d_before = {k: v.clone() for k, v in D.state_dict().items()}
-    w, critic = train_w(G, D, prior, torch.randn(256, 2) + 1, ReweightConfig(steps=5, n_d=2, batch_size=32))
+    with pytest.warns(UserWarning, match="fitting steps"):  # a budget this small warns
+        w, critic = train_w(G, D, prior, torch.randn(256, 2) + 1, cfg)
     assert all(torch.equal(g_before[k], v) for k, v in G.state_dict().items())
     assert all(torch.equal(d_before[k], v) for k, v in D.state_dict().items())  # the critic is a copy
     assert any(not torch.equal(d_before[k], v) for k, v in critic.state_dict().items())
@@ -82,7 +87,8 @@ def test_mean_w_leaving_its_range_stops_training():
         def forward(self, x):
             return 1e3 * x[:, 0]
 
-    cfg = ReweightConfig(steps=400, n_d=0, batch_size=64, lr_w=5e-2, lambda1=0.0, lambda2=0.0, warmup=10)
+    cfg = ReweightConfig(trainer="algorithm1", steps=400, n_d=0, batch_size=64, lr_w=5e-2, lambda1=0.0, lambda2=0.0,
+                         warmup=10)
     with pytest.raises(TrainingDiverged, match="left \\[0.5, 2\\]"):
         train_w(nn.Identity(), Huge(), GaussianPrior(2), torch.randn(64, 2), cfg)
 
@@ -91,23 +97,25 @@ class Crash(Exception):
     pass
 
 
-def test_w_training_resumes_to_identical_weights(tmp_path):
+@pytest.mark.parametrize("cfg,at", [(ReweightConfig(trainer="algorithm1", steps=40, n_d=2, batch_size=32, warmup=1000), 25),
+                                    (ReweightConfig(rounds=4, critic_steps=3, w_steps=60, bank=300, batch_size=32), 3)])
+def test_w_training_resumes_to_identical_weights(tmp_path, cfg, at):
     from latentrw.reweight import load_w
 
     G = nn.Linear(2, 2)
     D = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 1), nn.Flatten(0))
     real = torch.randn(256, 2) + 1
-    cfg = ReweightConfig(steps=40, n_d=2, batch_size=32, warmup=1000)
-    ref_w, ref_critic = WTrainer(G, D, GaussianPrior(2), real, cfg, tmp_path / "ref", checkpoint_every=10).fit()
+    every = 10 if cfg.trainer == "algorithm1" else 1
+    ref_w, ref_critic = WTrainer(G, D, GaussianPrior(2), real, cfg, tmp_path / "ref", checkpoint_every=every).fit()
 
     def crash(step, terms):
-        if step == 25:
+        if step == at:
             raise Crash
 
     with pytest.raises(Crash):
-        WTrainer(G, D, GaussianPrior(2), real, cfg, tmp_path / "run", checkpoint_every=10, log_every=5,
+        WTrainer(G, D, GaussianPrior(2), real, cfg, tmp_path / "run", checkpoint_every=every, log_every=1,
                  on_step=crash).fit()
-    w, critic = WTrainer(G, D, GaussianPrior(2), real, cfg, tmp_path / "run", checkpoint_every=10).fit()
+    w, critic = WTrainer(G, D, GaussianPrior(2), real, cfg, tmp_path / "run", checkpoint_every=every).fit()
     for a, b in ((w, ref_w), (critic, ref_critic)):
         for (k, v1), v2 in zip(a.state_dict().items(), b.state_dict().values()):
             assert torch.equal(v1, v2), k
@@ -115,7 +123,7 @@ def test_w_training_resumes_to_identical_weights(tmp_path):
     z = torch.randn(5, 2)
     torch.testing.assert_close(loaded(z), w(z))
     with pytest.raises(Exception, match="another config"):
-        WTrainer(G, D, GaussianPrior(2), real, ReweightConfig(steps=40, m=5), tmp_path / "run").fit()
+        WTrainer(G, D, GaussianPrior(2), real, dataclasses.replace(cfg, m=5), tmp_path / "run").fit()
 
 
 def test_cli_reweight_then_latent_rs(tmp_path):
@@ -126,8 +134,8 @@ def test_cli_reweight_then_latent_rs(tmp_path):
 
     tiny_trainer(tmp_path / "r", n=80).fit()
     runner = CliRunner()
-    out = runner.invoke(main, ["reweight", str(tmp_path / "r"), "--steps", "20", "--batch-size", "32", "--quiet",
-                               "--device", "cpu"])
+    out = runner.invoke(main, ["reweight", str(tmp_path / "r"), "--rounds", "3", "--critic-steps", "5", "--w-steps",
+                               "100", "--bank", "1000", "--batch-size", "32", "--quiet", "--device", "cpu"])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "r" / "reweight" / "w.safetensors").is_file()
     run_gp = json.loads((tmp_path / "r" / "config.json").read_text())["gp_weight"]
@@ -183,8 +191,8 @@ def test_w_learnability_script_fits_a_smooth_critic(tmp_path, monkeypatch, capsy
     critic almost perfectly (a smooth 2-D function), and every line of the report is printed."""
     tiny_trainer(tmp_path / "run").fit()
     run = load_run(tmp_path / "run")
-    WTrainer(run.G, run.D, run.prior, tiny_points().x_train, ReweightConfig(steps=5, n_d=1, batch_size=16),
-             tmp_path / "run" / "reweight").fit()
+    WTrainer(run.G, run.D, run.prior, tiny_points().x_train,
+             ReweightConfig(trainer="algorithm1", steps=5, n_d=1, batch_size=16), tmp_path / "run" / "reweight").fit()
     script = Path(__file__).resolve().parents[1] / "scripts" / "w_learnability.py"
     monkeypatch.setattr(sys, "argv", [str(script), str(tmp_path / "run"), str(tmp_path / "run" / "reweight"),
                                       "--n-train", "2000", "--n-test", "500", "--steps", "400"])
@@ -221,13 +229,13 @@ def test_sampler_seeds_times_a_continued_w_budget(tmp_path):
     run = load_run(tmp_path / "run")
     train_seed = runpy.run_path(str(Path(__file__).resolve().parents[1] / "scripts" / "sampler_seeds.py"))["train_seed"]
     real = tiny_points().x_train
-    out = train_seed(tmp_path / "run", run, real, 0, 20)
+    out = train_seed(tmp_path / "run", run, real, 0, 20, "algorithm1")
     first = float((out / "seconds.txt").read_text())
-    assert out.name == "reweight20-s0" and first > 0
-    assert train_seed(tmp_path / "run", run, real, 0, 20) == out
+    assert out.name == "reweight-algorithm120-s0" and first > 0
+    assert train_seed(tmp_path / "run", run, real, 0, 20, "algorithm1") == out
     assert float((out / "seconds.txt").read_text()) == first
-    shutil.copytree(out, tmp_path / "run" / "reweight40-s0")
-    longer = train_seed(tmp_path / "run", run, real, 0, 40)
+    shutil.copytree(out, tmp_path / "run" / "reweight-algorithm140-s0")
+    longer = train_seed(tmp_path / "run", run, real, 0, 40, "algorithm1")
     assert json.loads((longer / "log.jsonl").read_text().splitlines()[-1])["step"] == 40
     assert float((longer / "seconds.txt").read_text()) > first
 
@@ -243,3 +251,139 @@ def test_sampler_seeds_table_pairs_each_sampler_with_base_by_seed(tmp_path, caps
     runpy.run_path(str(Path(__file__).resolve().parents[1] / "scripts" / "sampler_seeds.py"))["print_table"](path)
     out = capsys.readouterr().out
     assert "| latent-rs | 3 | 0.6 ± 0.75 |" in out and "| latent-rs | +0.1 ± 0 (3/3) |" in out
+
+
+def test_eq6_optimum_matches_a_numerical_maximiser():
+    """The closed form against L-BFGS-B on Eq. 6 itself (concave in w, so its maximum is global)."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(0)
+    d = torch.tensor(rng.normal(size=60) * 3 + 1)
+    m, l1, l2 = 3.0, 10.0, 3.0
+    target, t = eq6_optimum(d, m, l1, l2)
+    u = ((d - d.min()) / (d - d.min()).mean()).numpy()
+
+    def neg_eq6(w):
+        value = (w * u).mean() - l1 * (w.mean() - 1) ** 2 - l2 * (np.maximum(w - m, 0) ** 2).mean()
+        grad = u / len(w) - 2 * l1 * (w.mean() - 1) / len(w) - 2 * l2 * np.maximum(w - m, 0) / len(w)
+        return -value, -grad
+
+    best = minimize(neg_eq6, np.ones(60), jac=True, method="L-BFGS-B", bounds=[(0, None)] * 60,
+                    options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10_000})
+    # Equal apart from the one marginal latent at u = t, where Eq. 6 is flat in w and the maximiser
+    # parks the fixed point's slack; the closed form gives it 0, at a cost below 1e-3 of the objective.
+    assert (np.abs(target.numpy() - best.x) > 1e-3).sum() <= 1
+    assert -neg_eq6(target.numpy())[0] > -best.fun - 1e-3
+    assert t > 0 and 0 < (target > 0).float().mean() < 0.5  # a threshold: about 1/m of the latents kept
+    assert target.mean().item() == pytest.approx(1 + t / (2 * l1), abs=1e-6)  # the fixed point
+
+
+def test_bank_trainer_recovers_the_pointwise_optimum_of_a_fixed_critic():
+    """Known answer: G = identity on a 2-D Gaussian, the fixed critic D(x) = x_0. Eq. 6's optimum keeps
+    the latents with z_0 above a threshold (w ≥ m) and zeroes the rest (w = floor here). Tolerance: the
+    trained w selects (w > m/2) the same latents as the optimum for ≥ 97 % of the bank and of held-out
+    latents, and is within 0.1·m of it on the kept ones (median)."""
+    prior = GaussianPrior(2)
+    cfg = ReweightConfig(rounds=2, critic_steps=0, w_steps=1000, bank=10_000)
+    trainer = WTrainer(nn.Identity(), FirstCoordinate(), prior, torch.randn(512, 2), cfg)
+    w, _ = trainer.fit()
+    target, t = eq6_optimum(trainer.z_bank[:, 0], cfg.m, cfg.lambda1, cfg.lambda2)
+    with torch.no_grad():
+        wb = w(trainer.z_bank)
+    keep = target > 0
+    assert ((wb > cfg.m / 2) == keep).float().mean() > 0.97
+    assert (wb[keep] - target[keep]).abs().median() < 0.1 * cfg.m
+    assert wb[~keep].median() < 2 * cfg.floor
+    z0_threshold = trainer.z_bank[keep, 0].min()
+    z = prior.sample(4000, torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        assert ((w(z) > cfg.m / 2) == (z[:, 0] >= z0_threshold)).float().mean() > 0.97
+
+
+class Column(nn.Module):
+    """A small critic returning (N, 1) -- as StyleGAN2's and many plug-ins' do -- or (N,) when flat."""
+
+    def __init__(self, flat: bool):
+        super().__init__()
+        torch.manual_seed(3)
+        self.net = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1), *([nn.Flatten(0)] if flat else []))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@pytest.mark.parametrize("cfg", [ReweightConfig(trainer="algorithm1", steps=30, n_d=2, batch_size=32, warmup=1000),
+                                 ReweightConfig(rounds=2, critic_steps=3, w_steps=100, bank=300, batch_size=32)])
+def test_an_n_by_1_critic_trains_exactly_like_a_flat_one(cfg):
+    """Broadcasting (N, 1) against w's (N,) would make an N×N matrix and a reward of mean(w): the
+    critic's output is flattened, so both shapes give the same w bit for bit."""
+    real, G = torch.randn(256, 2) + 1, nn.Linear(2, 2)
+    w1, _ = train_w(G, Column(flat=False), GaussianPrior(2), real, cfg)
+    w2, _ = train_w(G, Column(flat=True), GaussianPrior(2), real, cfg)
+    for (k, a), b in zip(w1.state_dict().items(), w2.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
+def test_a_critic_with_more_than_one_output_per_sample_is_a_clear_error():
+    from latentrw.errors import ConfigError
+
+    class Two(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(()))
+
+        def forward(self, x):
+            return self.scale * x
+
+    with pytest.raises(ConfigError, match=r"shape \(32, 2\).*one logit per sample"):
+        train_w(nn.Identity(), Two(), GaussianPrior(2), torch.randn(64, 2),
+                ReweightConfig(trainer="algorithm1", steps=1, n_d=1, batch_size=32))
+
+
+def test_one_process_takes_the_plain_single_process_step_bit_for_bit():
+    """The shared (torchrun-ready) step path, with one process, against Algorithm 1 written plainly
+    for one process (critic_loss, gradient_penalty and w_loss on the whole batch)."""
+    from latentrw.objectives import gradient_penalty
+
+    torch.manual_seed(0)
+    G, D = nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1), nn.Flatten(0))
+    real, prior = torch.randn(500, 2) + 1, GaussianPrior(2)
+    cfg = ReweightConfig(trainer="algorithm1", steps=7, n_d=2, batch_size=37, warmup=1000)
+    shared = WTrainer(G, D, prior, real, cfg)
+    shared.fit()
+
+    plain = WTrainer(G, D, prior, real, cfg)  # same initial w, critic and optimisers
+    torch.manual_seed(cfg.seed)
+    for _ in range(cfg.steps):
+        for _ in range(cfg.n_d):
+            x_real = real[torch.randint(len(real), (37,), generator=plain.rng)]
+            z = prior.sample(37, plain.rng)
+            with torch.no_grad():
+                x_fake, wz = G(z), plain.w(z)
+            loss = critic_loss(plain.critic(x_real), plain.critic(x_fake), wz)
+            loss = loss + cfg.gp_weight * gradient_penalty(plain.critic, x_real, x_fake, plain.rng)[0]
+            plain.opt_d.zero_grad()
+            loss.backward()
+            plain.opt_d.step()
+        z = prior.sample(37, plain.rng)
+        with torch.no_grad():
+            d = plain.critic(G(z))
+        loss, _ = w_loss(plain.w(z), d, cfg.m, cfg.lambda1, cfg.lambda2)
+        plain.opt_w.zero_grad()
+        loss.backward()
+        plain.opt_w.step()
+    for a, b in ((shared.w, plain.w), (shared.critic, plain.critic)):
+        for (k, v1), v2 in zip(a.state_dict().items(), b.state_dict().values()):
+            assert torch.equal(v1, v2), k
+
+
+def test_a_short_run_saves_its_own_w_not_the_flat_start():
+    """Algorithm 1's moving average is debiased: after 30 w-steps the saved w varies as the last
+    iterate does (an average started from w ≈ 1 with decay 0.995 kept only 14 % of it)."""
+    cfg = ReweightConfig(trainer="algorithm1", steps=30, n_d=0, batch_size=256, lr_w=1e-2, warmup=1000)
+    with pytest.warns(UserWarning, match="only 30 fitting steps"):
+        trainer = WTrainer(nn.Identity(), FirstCoordinate(), GaussianPrior(2), torch.randn(64, 2), cfg)
+        saved, _ = trainer.fit()
+    z = torch.randn(2000, 2)
+    with torch.no_grad():
+        assert saved(z).std() > 0.7 * trainer.w(z).std() > 0

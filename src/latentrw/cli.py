@@ -192,40 +192,54 @@ def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int | 
     click.echo(f"run written to {path}" + (f"; latest samples: {grids[-1]}" if grids else ""))
 
 
+def _reweight_option(name: str, kind, help: str):
+    """A `latentrw reweight` option whose default is ReweightConfig's (one source of defaults)."""
+    from latentrw.reweight import ReweightConfig
+
+    default = getattr(ReweightConfig, name.replace("-", "_"))
+    return click.option(f"--{name}", type=kind, default=None, help=f"{help}  [default: {default}]")
+
+
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--steps", type=click.IntRange(min=1), default=2000, help="w-steps of Algorithm 1.")
-@click.option("--n-d", type=click.IntRange(min=0), default=5, help="Critic steps per w-step.")
-@click.option("--batch-size", type=click.IntRange(min=2), default=256)
-@click.option("--lr-w", type=click.FloatRange(min=0, min_open=True), default=1e-3)
-@click.option("--lr-d", type=click.FloatRange(min=0, min_open=True), default=1e-4)
-@click.option("--m", "m", type=click.FloatRange(min=0, min_open=True), default=3.0, help="Cap of w (and RS's bound).")
-@click.option("--lambda1", type=click.FloatRange(min=0), default=10.0, help="Weight of (E w - 1)^2.")
-@click.option("--lambda2", type=click.FloatRange(min=0), default=3.0, help="Weight of E max(0, w - m)^2.")
+@_reweight_option("trainer", click.Choice(["bank", "algorithm1"]),
+                  "bank: rounds of critic steps on a bank of G(z), each followed by w regressed onto Eq. 6's "
+                  "optimum for that critic (ours); algorithm1: the paper's listing.")
+@_reweight_option("rounds", click.IntRange(min=1), "bank: rounds.")
+@_reweight_option("critic-steps", click.IntRange(min=0), "bank: critic steps per round (0: the run's D, fixed).")
+@_reweight_option("w-steps", click.IntRange(min=1), "bank: regression steps of w per round.")
+@_reweight_option("bank", click.IntRange(min=100), "bank: latents whose G(z) is computed once.")
+@_reweight_option("steps", click.IntRange(min=1), "algorithm1: w-steps.")
+@_reweight_option("n-d", click.IntRange(min=0), "algorithm1: critic steps per w-step.")
+@_reweight_option("batch-size", click.IntRange(min=2), "Batch of critic steps (and of Algorithm 1's w-steps).")
+@_reweight_option("lr-w", click.FloatRange(min=0, min_open=True), "Adam learning rate of w.")
+@_reweight_option("lr-d", click.FloatRange(min=0, min_open=True), "Adam learning rate of the critic.")
+@_reweight_option("m", click.FloatRange(min=0, min_open=True), "Cap of w (and RS's bound).")
+@_reweight_option("lambda1", click.FloatRange(min=0), "Weight of (E w - 1)^2.")
+@_reweight_option("lambda2", click.FloatRange(min=0), "Weight of E max(0, w - m)^2.")
 @click.option("--gp-weight", type=click.FloatRange(min=0), default=None,
               help="Critic's gradient penalty [the run's own where it had one, else 10].")
-@click.option("--seed", type=int, default=0)
+@click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Directory for w [RUN/reweight]; the same command again resumes or reuses it.")
 @click.option("--device", default="auto", help="cpu, cuda or auto.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--no-figures", is_flag=True, help="Skip drawing the figures into OUT/figures.")
 @_user_errors
-def reweight(run_dir: Path, steps: int, n_d: int, batch_size: int, lr_w: float, lr_d: float, m: float,
-             lambda1: float, lambda2: float, gp_weight: float | None, seed: int, out: Path | None, device: str,
-             quiet: bool, no_figures: bool) -> None:
-    """Learn the latent importance weights w(z) of a trained run (Algorithm 1).
+def reweight(run_dir: Path, gp_weight: float | None, seed: int, out: Path | None, device: str, quiet: bool,
+             no_figures: bool, **options) -> None:
+    """Learn the latent importance weights w(z) of a trained run (Eq. 6; by default the bank trainer).
 
-    Under `torchrun --nproc-per-node K` each w-step is split across K processes (latentrw.distributed)."""
+    Under `torchrun --nproc-per-node K` each step is split across K processes (latentrw.distributed)."""
     from latentrw.data import load_dataset
-    from latentrw.reweight import ReweightConfig, WTrainer, critic_gp_weight
+    from latentrw.reweight import ReweightConfig, critic_gp_weight
     from latentrw.run import load_run
     from latentrw.train import resolve_device
+    from latentrw.w_trainer import WTrainer
 
     dev = resolve_device(device)
     run = load_run(run_dir, dev)
-    cfg = ReweightConfig(steps=steps, n_d=n_d, batch_size=batch_size, lr_w=lr_w, lr_d=lr_d, m=m,
-                         lambda1=lambda1, lambda2=lambda2, seed=seed,
+    cfg = ReweightConfig(**{k: v for k, v in options.items() if v is not None}, seed=seed,
                          gp_weight=critic_gp_weight(run.config) if gp_weight is None else gp_weight)
     real = load_dataset(run.config.dataset).model_input("train", dev)
     out = out or run_dir / "reweight"

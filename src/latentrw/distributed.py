@@ -8,7 +8,7 @@ CPU). What is split:
   the slices are all-gathered in rank order, so every rank holds exactly the features a single
   process computes and the metrics that follow are identical;
 - GAN training (:class:`latentrw.train.Trainer`) and
-- w training (:class:`latentrw.reweight.WTrainer`): every rank draws the same batch from the
+- w training (:class:`latentrw.w_trainer.WTrainer`): every rank draws the same batch from the
   same seed and works on its slice; batch statistics (w training: Σw of the critic's
   self-normalisation, Δ = min D, the reward's normaliser, E w) are all-reduced, each rank's loss
   is its share of the whole batch's, and the gradients are summed, so a step's gradient equals
