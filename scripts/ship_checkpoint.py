@@ -18,6 +18,29 @@ from latentrw.run import CONFIG, D_FILE, G_FILE, LOG, PRIOR_FILE, load_run
 from latentrw.shipped import CHECKPOINTS_DIR, pin
 
 
+def ship(run: Path, name: str, w_dir: Path, calibrated_dir: Path, root: Path = CHECKPOINTS_DIR) -> dict:
+    """Copy the files into ROOT/NAME atomically: everything goes into a folder beside it first, which
+    replaces the old checkpoint only once complete, so a failed copy leaves the old one untouched."""
+    load_run(run)  # refuse a broken run before copying anything
+    out, tmp, old = root / name, root / f".{name}.new", root / f".{name}.old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        for src, dst, names in ((run, tmp, (CONFIG, G_FILE, D_FILE, PRIOR_FILE, LOG)),
+                                (w_dir, tmp / "reweight", ("w.safetensors", "config.json")),
+                                (calibrated_dir, tmp / "calibrated", ("D.safetensors", "calibration.json"))):
+            dst.mkdir(parents=True, exist_ok=True)
+            for file in names:
+                shutil.copy2(src / file, dst / file)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+    return pin(root)[name]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run", type=Path)
@@ -25,17 +48,8 @@ def main() -> None:
     ap.add_argument("--w-dir", type=Path, required=True)
     ap.add_argument("--calibrated-dir", type=Path, required=True)
     args = ap.parse_args()
-    load_run(args.run)  # refuse a broken run before copying anything
+    files = ship(args.run, args.name, args.w_dir, args.calibrated_dir)
     out = CHECKPOINTS_DIR / args.name
-    if out.exists():
-        shutil.rmtree(out)
-    for src, dst, names in ((args.run, out, (CONFIG, G_FILE, D_FILE, PRIOR_FILE, LOG)),
-                            (args.w_dir, out / "reweight", ("w.safetensors", "config.json")),
-                            (args.calibrated_dir, out / "calibrated", ("D.safetensors", "calibration.json"))):
-        dst.mkdir(parents=True, exist_ok=True)
-        for name in names:
-            shutil.copy2(src / name, dst / name)
-    files = pin()[args.name]
     print(f"shipped {out}: {len(files)} files, {sum(f['bytes'] for f in files.values()) / 1e6:.1f} MB")
 
 

@@ -13,7 +13,7 @@ from torch import nn
 from helpers import tiny_points, tiny_trainer
 from latentrw.errors import TrainingDiverged
 from latentrw.priors import GaussianPrior
-from latentrw.reweight import ReweightConfig, WNetwork, critic_loss, eq6_optimum, w_loss
+from latentrw.reweight import ReweightConfig, WNetwork, critic_loss, eq6_ascent, eq6_optimum, w_loss
 from latentrw.w_trainer import WTrainer, train_w
 from latentrw.run import load_run
 
@@ -278,26 +278,34 @@ def test_eq6_optimum_matches_a_numerical_maximiser():
     assert target.mean().item() == pytest.approx(1 + t / (2 * l1), abs=1e-6)  # the fixed point
 
 
+def test_eq6_ascent_steps_converge_to_eq6_optimum():
+    """Iterated functional ascent steps under a fixed critic reach the closed-form maximiser."""
+    d = torch.randn(5000, dtype=torch.float64)
+    target, t = eq6_optimum(d, 3.0, 10.0, 3.0)
+    w = torch.ones_like(d)
+    for _ in range(3000):
+        w, t_step = eq6_ascent(w, d, 3.0, 10.0, 3.0, step_size=0.15, floor=0.0)
+    # all but the latents within a hair of the threshold, where a step moves w by η·|u − t| ≈ 0
+    assert ((w - target).abs() < 0.05).float().mean() > 0.99 and t_step == pytest.approx(t, abs=1e-3)
+
+
 def test_bank_trainer_recovers_the_pointwise_optimum_of_a_fixed_critic():
     """Known answer: G = identity on a 2-D Gaussian, the fixed critic D(x) = x_0. Eq. 6's optimum keeps
-    the latents with z_0 above a threshold (w ≥ m) and zeroes the rest (w = floor here). Tolerance: the
-    trained w selects (w > m/2) the same latents as the optimum for ≥ 97 % of the bank and of held-out
-    latents, and is within 0.1·m of it on the kept ones (median)."""
+    the latents with z_0 above a threshold (w = m + (u − t)/(2λ2) ≥ m) and zeroes the rest (w = floor
+    here). Tolerance: on held-out latents the trained w selects (w > m/2) the same latents as the
+    optimum for ≥ 95 %, and is within 0.1·m of it on the kept ones and below 3·floor on the others
+    (medians)."""
     prior = GaussianPrior(2)
-    cfg = ReweightConfig(rounds=2, critic_steps=0, w_steps=1000, bank=10_000)
-    trainer = WTrainer(nn.Identity(), FirstCoordinate(), prior, torch.randn(512, 2), cfg)
-    w, _ = trainer.fit()
-    target, t = eq6_optimum(trainer.z_bank[:, 0], cfg.m, cfg.lambda1, cfg.lambda2)
+    cfg = ReweightConfig(rounds=80, critic_steps=0, w_steps=60, bank=4000, step_size=0.3)
+    w, _ = WTrainer(nn.Identity(), FirstCoordinate(), prior, torch.randn(512, 2), cfg).fit()
+    z = prior.sample(20_000, torch.Generator().manual_seed(7))
+    target, t = eq6_optimum(z[:, 0], cfg.m, cfg.lambda1, cfg.lambda2)
     with torch.no_grad():
-        wb = w(trainer.z_bank)
+        wz = w(z)
     keep = target > 0
-    assert ((wb > cfg.m / 2) == keep).float().mean() > 0.97
-    assert (wb[keep] - target[keep]).abs().median() < 0.1 * cfg.m
-    assert wb[~keep].median() < 2 * cfg.floor
-    z0_threshold = trainer.z_bank[keep, 0].min()
-    z = prior.sample(4000, torch.Generator().manual_seed(7))
-    with torch.no_grad():
-        assert ((w(z) > cfg.m / 2) == (z[:, 0] >= z0_threshold)).float().mean() > 0.97
+    assert ((wz > cfg.m / 2) == keep).float().mean() > 0.95
+    assert (wz[keep] - target[keep]).abs().median() < 0.1 * cfg.m
+    assert wz[~keep].median() < 3 * cfg.floor
 
 
 class Column(nn.Module):

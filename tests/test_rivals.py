@@ -181,10 +181,10 @@ def test_cli_calibrate_then_every_rival(tmp_path):
         assert out.exit_code == 0, (name, out.output)
     results = tmp_path / "results.jsonl"
     out = runner.invoke(main, ["evaluate", str(tmp_path / "r"), "--n", "200", "--metrics", "emd", "--no-floor",
-                               "--sampler", "drs", "--opt", "gamma=0", "--results", str(results), "--device", "cpu"])
+                               "--sampler", "drs", "--opt", "gamma=-20", "--results", str(results), "--device", "cpu"])
     assert out.exit_code == 0, out.output
     rec = json.loads(results.read_text())
-    assert rec["sampler"] == "drs" and rec["sampler_options"]["gamma"] == 0 and rec["cost"]["d_forward"] >= 1
+    assert rec["sampler"] == "drs" and rec["sampler_options"]["gamma"] == -20 and rec["cost"]["d_forward"] >= 1
     out = runner.invoke(main, ["sample", str(tmp_path / "r"), "--sampler", "truncation", "--opt", "gamma=1",
                                "--out", str(tmp_path / "x")])
     assert out.exit_code != 0 and "takes no option gamma" in out.output

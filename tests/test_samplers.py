@@ -262,3 +262,16 @@ def test_cost_counts_what_ran(run, w, name):
     assert (cost.g_forward, cost.g_backward) == (G.forward_rows, G.grad_rows)
     assert (cost.d_forward, cost.d_backward) == (d_rows, d_grad)
     assert (cost.w_forward, cost.w_backward) == (cw.forward_rows, cw.grad_rows)
+
+
+def test_rejection_samplers_stop_with_a_clear_error_when_they_accept_almost_nothing(run, w):
+    """latentRS at a tiny acceptance and DRS at a huge gamma would loop for hours: both stop after
+    1,000 proposals per requested sample and say how many they accepted and what to change."""
+    from latentrw.errors import SamplingError
+
+    rs = SAMPLERS.get("latent-rs")(w=w, acceptance=1e-6).fit(run)
+    with pytest.raises(SamplingError, match=r"latent-rs: \d+ of 5,000 proposals accepted.*--acceptance"):
+        rs.sample(5, generator=g(0))
+    drs = SAMPLERS.get("drs")(disc=BowlLogit(), gamma=80.0).fit(run)
+    with pytest.raises(SamplingError, match=r"drs: 0 of 5,000 proposals accepted.*gamma"):
+        drs.sample(5, generator=g(0))

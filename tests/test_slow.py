@@ -90,21 +90,23 @@ def _kill_when(proc, ready, timeout=300):
     proc.wait()
 
 
-def test_kill_9_during_w_training_then_resume_matches_uninterrupted(tmp_path):
+@pytest.mark.parametrize("budget,last", [
+    (["--trainer", "algorithm1", "--steps", "600", "--n-d", "2"], 600),
+    (["--trainer", "bank", "--rounds", "12", "--critic-steps", "50", "--w-steps", "300", "--bank", "4000"], 12)])
+def test_kill_9_during_w_training_then_resume_matches_uninterrupted(tmp_path, budget, last):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     run = tmp_path / "run"
     out = subprocess.run(CLI + ["train", "--dataset", "25gaussians", "--model", "toy", "--objective", "wgan-gp",
                                 "--epochs", "1", "--batch-size", "500", "--device", "cpu", "--quiet", "--out", str(run)],
                          capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr
-    args = CLI + ["reweight", str(run), "--steps", "600", "--n-d", "2", "--batch-size", "64", "--device", "cpu",
-                  "--quiet", "--no-figures"]
+    args = CLI + ["reweight", str(run), *budget, "--batch-size", "64", "--device", "cpu", "--quiet", "--no-figures"]
     ref = subprocess.run(args + ["--out", str(tmp_path / "ref")], capture_output=True, text=True, env=env, timeout=600)
     assert ref.returncode == 0, ref.stderr
     w_dir = tmp_path / "w"
     proc = subprocess.Popen(args + ["--out", str(w_dir)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _kill_when(proc, lambda: (w_dir / "state.safetensors").exists())  # after the step-200 checkpoint
-    assert not (w_dir / "log.jsonl").read_text().count('"step": 600'), "killed too late to test anything"
+    _kill_when(proc, lambda: (w_dir / "state.safetensors").exists())  # after the first checkpoint
+    assert not (w_dir / "log.jsonl").read_text().count(f'"step": {last}'), "killed too late to test anything"
     out = subprocess.run(args + ["--out", str(w_dir)], capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr
     from latentrw.reweight import load_w
@@ -139,7 +141,7 @@ def test_kill_9_during_bench_then_rerun_completes_it_unchanged(tmp_path):
 @pytest.mark.parametrize("mapping", ["0", "1"])  # 1: a StyleGAN-shaped G, w behind its frozen mapping
 def test_outside_gan_example_runs_end_to_end(mapping):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {**os.environ, "STEPS": "600", "W_STEPS": "200", "OMP_NUM_THREADS": "1", "MAPPING": mapping}
+    env = {**os.environ, "STEPS": "600", "W_ROUNDS": "5", "OMP_NUM_THREADS": "1", "MAPPING": mapping}
     out = subprocess.run(["bash", os.path.join(root, "examples", "outside_gan", "run_example.sh")], env=env,
                          capture_output=True, text=True, timeout=900, cwd=root)
     assert out.returncode == 0, out.stdout[-1500:] + out.stderr[-1500:]
@@ -167,17 +169,21 @@ def test_two_gloo_processes_evaluate_exactly_like_one(tmp_path):
     assert (tmp_path / "two.jsonl").read_text().count("\n") == 1  # rank 0 alone wrote
 
 
-def test_two_gloo_processes_train_w_like_one(tmp_path):
+@pytest.mark.parametrize("trainer,budget,keys", [
+    ("algorithm1", ["--steps", "60", "--n-d", "2"], ("mean_w", "reward", "frac_above_m", "mean_slope")),
+    ("bank", ["--rounds", "3", "--critic-steps", "5", "--w-steps", "40", "--bank", "999"],
+     ("mean_w", "threshold", "selected", "fit_loss"))])
+def test_two_gloo_processes_train_w_like_one(tmp_path, trainer, budget, keys):
     """w training split over 2 processes (batch statistics all-reduced, gradients summed) follows the
-    single-process run to float rounding."""
+    single-process run to float rounding, with either trainer."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "LATENTRW_BACKEND": "gloo"}
     run = tmp_path / "run"
     out = subprocess.run(CLI + ["train", "--dataset", "25gaussians", "--model", "toy", "--objective", "wgan-gp",
                                 "--epochs", "1", "--batch-size", "500", "--device", "cpu", "--quiet", "--out", str(run)],
                          capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr
-    args = ["reweight", str(run), "--steps", "60", "--n-d", "2", "--batch-size", "63", "--device", "cpu", "--quiet",
-            "--no-figures"]  # an odd batch: the ranks' slices differ in size
+    args = ["reweight", str(run), "--trainer", trainer, *budget, "--batch-size", "63", "--device", "cpu", "--quiet",
+            "--no-figures"]  # an odd batch (and bank): the ranks' slices differ in size
     one = subprocess.run(CLI + args + ["--out", str(tmp_path / "one")], capture_output=True, text=True, env=env,
                          timeout=600)
     assert one.returncode == 0, one.stderr
@@ -193,7 +199,7 @@ def test_two_gloo_processes_train_w_like_one(tmp_path):
     logs = [[json.loads(line) for line in (tmp_path / d / "log.jsonl").read_text().splitlines()] for d in ("one", "two")]
     assert [r["step"] for r in logs[0]] == [r["step"] for r in logs[1]]
     for r1, r2 in zip(*logs):
-        for key in ("mean_w", "reward", "frac_above_m", "mean_slope"):
+        for key in keys:
             assert r1[key] == pytest.approx(r2[key], rel=1e-3, abs=1e-5), key
 
 

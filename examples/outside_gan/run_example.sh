@@ -23,7 +23,7 @@ rm -rf "$out" && mkdir -p "$out"   # the example retrains G, so its old results 
 .venv/bin/latentrw import-gan "$out/run" --dataset swissroll --z-dim 2 \
   --generator my_gan:make_generator --g-weights "$out/my_gan_G.safetensors" \
   --discriminator my_gan:make_critic --d-weights "$out/my_gan_D.safetensors" "${mapping[@]}"
-$lrw reweight "$out/run" --steps ${W_STEPS:-1000} --quiet
+$lrw reweight "$out/run" --rounds ${W_ROUNDS:-20} --quiet
 $lrw calibrate "$out/run" --quiet
 $lrw bench synthetic --quick --checkpoints "$out/run" --out "$out/bench"
 $lrw report "$out/bench/results.jsonl"

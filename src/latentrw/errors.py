@@ -19,3 +19,7 @@ class ConfigError(LatentrwError):
 
 class TrainingDiverged(LatentrwError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class SamplingError(LatentrwError):
+    """A sampler cannot produce the samples asked for (a rejection step that accepts almost nothing)."""

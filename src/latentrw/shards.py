@@ -72,8 +72,9 @@ def read_index(directory: Path | str) -> dict:
     try:
         index = json.loads(path.read_text())
         shards = index["shards"]
-        assert isinstance(shards, list) and all(isinstance(s["file"], str) and "/" not in s["file"] for s in shards)
-    except (OSError, ValueError, KeyError, TypeError, AssertionError) as exc:
+        if not (isinstance(shards, list) and all(isinstance(s["file"], str) and "/" not in s["file"] for s in shards)):
+            raise ValueError("malformed shard list")  # not an assert, which python -O removes
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{path}: not a shard index written by `latentrw sample --shard-size` ({exc})") from exc
     return index
 

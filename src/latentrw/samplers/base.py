@@ -20,6 +20,7 @@ from typing import Callable, Iterator, Protocol
 
 import torch
 
+from latentrw.errors import SamplingError
 from latentrw.priors import Prior, UniformPrior
 from latentrw.registry import Registry
 
@@ -114,6 +115,18 @@ class ProposalStream:
         return torch.cat(out)[:n]
 
 
+MAX_PROPOSALS_PER_SAMPLE = 1000  # a rejection sampler drawing more per requested sample stops
+
+
+def check_proposal_budget(name: str, drawn: int, have: int, n: int, fix: str) -> None:
+    """A clear error instead of an endless loop when a rejection step accepts almost nothing:
+    after ``MAX_PROPOSALS_PER_SAMPLE`` × n proposals with fewer than n accepted."""
+    if have < n and drawn >= MAX_PROPOSALS_PER_SAMPLE * n:
+        rate = have / drawn
+        raise SamplingError(f"{name}: {have} of {drawn:,} proposals accepted (acceptance {rate:.1e}); {n:,} samples "
+                            f"would need about {n / max(rate, 1e-300):,.0g} proposals. {fix}")
+
+
 class Sampler:
     """Base class. Subclasses set ``name`` and implement :meth:`_sample`."""
 
@@ -155,7 +168,8 @@ class Sampler:
         start = time.perf_counter()
         batch = self._sample(n, proposals)
         batch.cost.seconds = time.perf_counter() - start
-        assert len(batch.x) == n, f"{self.name} returned {len(batch.x)} samples, not {n}"
+        if len(batch.x) != n:  # the contract; not an assert, which python -O removes
+            raise SamplingError(f"{self.name} returned {len(batch.x)} samples, not {n}: a bug in the sampler")
         return batch
 
     def _sample(self, n: int, proposals: ProposalStream) -> SampleBatch:

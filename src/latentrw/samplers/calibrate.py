@@ -31,7 +31,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from latentrw.checkpoint import load_tensors, save_module
-from latentrw.errors import CheckpointError
+from latentrw.errors import CheckpointError, TrainingDiverged
 from latentrw.fileio import atomic_write_json
 from latentrw.metrics.emd import emd as metric_emd
 from latentrw.objectives import gradient_penalty
@@ -144,7 +144,7 @@ def calibrate(run, real: torch.Tensor, config: CalibrationConfig, out_dir: Path 
         loss.backward()
         opt.step()
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"calibration diverged at step {step} (loss {float(loss)}); lower --lr")
+            raise TrainingDiverged(f"calibration diverged at step {step} (loss {float(loss)}); lower --lr")
         if step % cfg.eval_every == 0 or step == cfg.steps:
             score(step, loss.item())
     _, chosen, state, a, b = best

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import torch
 
-from latentrw.samplers.base import PILOT_SEED, SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler
+from latentrw.samplers.base import (PILOT_SEED, SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler,
+                                    check_proposal_budget)
 
 EPS = 1e-6  # ε of Azadi et al. (numerical stability)
 
@@ -75,6 +76,8 @@ class DRS(Sampler):
             have += kept
             if have >= n:
                 break
+            check_proposal_budget(self.name, cost.proposals, have, n,
+                                  "Lower gamma (e.g. --option drs:gamma=0) or recalibrate D (latentrw calibrate).")
         d = torch.cat(ds)[:n]
         return SampleBatch(torch.cat(xs)[:n], torch.cat(zs)[:n], scores={
             "logit": d, "accept_prob": torch.sigmoid(drs_f(d, self.d_max_) - self.gamma_).float()}, cost=cost)

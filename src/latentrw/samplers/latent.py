@@ -23,7 +23,8 @@ from __future__ import annotations
 import torch
 
 from latentrw.priors import GaussianPrior, Prior, UniformPrior
-from latentrw.samplers.base import BLOCK, PILOT_SEED, SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler
+from latentrw.samplers.base import (BLOCK, PILOT_SEED, SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler,
+                                    check_proposal_budget)
 
 GA_MODES = ("log", "plain")
 
@@ -155,6 +156,8 @@ class LatentRS(Sampler):
             have += kept
             if have >= n:
                 return torch.cat(zs)[:n], torch.cat(ws)[:n]
+            check_proposal_budget(self.name, cost.proposals, have, n,
+                                  "Raise the acceptance (--acceptance) or retrain w: it is near 0 almost everywhere.")
 
     def _refine(self, z: torch.Tensor, cost: Cost) -> torch.Tensor:
         return z

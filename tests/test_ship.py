@@ -1,0 +1,31 @@
+import json
+import runpy
+from pathlib import Path
+
+import pytest
+
+from helpers import tiny_trainer
+from latentrw.shipped import shipped
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ship_checkpoint.py"
+
+
+def test_a_failed_ship_leaves_the_old_checkpoint_whole(tmp_path):
+    """scripts/ship_checkpoint.py copies into a folder beside the checkpoint and swaps it in only when
+    complete: a copy that fails halfway (here: no w.safetensors) leaves the shipped one as it was."""
+    ship = runpy.run_path(str(SCRIPT))["ship"]
+    tiny_trainer(tmp_path / "run", n=40).fit()
+    w_dir, cal_dir, root = tmp_path / "w", tmp_path / "cal", tmp_path / "checkpoints"
+    for d, files in ((w_dir, ("w.safetensors", "config.json")), (cal_dir, ("D.safetensors", "calibration.json"))):
+        d.mkdir()
+        for f in files:
+            (d / f).write_text(f"{d.name}/{f} v1")
+    root.mkdir()
+    ship(tmp_path / "run", "toy", w_dir, cal_dir, root)
+    before = json.loads((root / "MANIFEST.json").read_text())
+    (w_dir / "w.safetensors").unlink()
+    with pytest.raises(FileNotFoundError):
+        ship(tmp_path / "run", "toy", w_dir, cal_dir, root)
+    assert json.loads((root / "MANIFEST.json").read_text()) == before
+    assert (shipped("toy", root) / "reweight" / "w.safetensors").read_text() == "w/w.safetensors v1"
+    assert sorted(p.name for p in root.iterdir()) == ["MANIFEST.json", "toy"]  # no half-made folder left
