@@ -43,6 +43,14 @@ def _global_mean(local_sum: torch.Tensor, n: int) -> torch.Tensor:
     return (local_sum + rest) / n
 
 
+def _descend(opt: torch.optim.Optimizer, loss: torch.Tensor, module: nn.Module) -> None:
+    """One optimiser step on this rank's share of the loss, gradients summed over ranks."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    distributed.sum_gradients(module.parameters())
+    opt.step()
+
+
 def _spearman(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(spearmanr(a.cpu().numpy(), b.cpu().numpy()).statistic)
 
@@ -168,10 +176,7 @@ class WTrainer:
         if cfg.gp_weight > 0:
             gp, _ = gradient_penalty(self.critic, x_real, x_fake, eps=eps[sl], reduce="sum")
             loss = loss + cfg.gp_weight * (gp / bs)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        distributed.sum_gradients(self.critic.parameters())
-        self.opt_d.step()
+        _descend(self.opt_d, loss, self.critic)
         return distributed.all_sum(loss.detach())
 
     def _algorithm1_w_step(self) -> dict[str, torch.Tensor]:
@@ -187,10 +192,7 @@ class WTrainer:
         mean_w = _global_mean(wz.sum(), bs)
         cap = F.relu(wz - cfg.m).pow(2).sum() / bs
         loss = -reward + cfg.lambda1 * (mean_w - 1) ** 2 + cfg.lambda2 * cap
-        self.opt_w.zero_grad(set_to_none=True)
-        loss.backward()
-        distributed.sum_gradients(self.w.parameters())
-        self.opt_w.step()
+        _descend(self.opt_w, loss, self.w)
         self._average()
         reward, cap = distributed.all_sum(reward.detach()), distributed.all_sum(cap.detach())
         mean_w, penalty = mean_w.detach(), (mean_w.detach() - 1) ** 2
@@ -213,10 +215,7 @@ class WTrainer:
         n = self.cfg.w_batch
         i = torch.randint(self.cfg.bank, (n,), generator=self.rng, device=self.device)[distributed.my_slice(n)]
         loss = (self.w.pre(self.z_bank[i]) - h_target[i]).pow(2).sum() / n
-        self.opt_w.zero_grad(set_to_none=True)
-        loss.backward()
-        distributed.sum_gradients(self.w.parameters())
-        self.opt_w.step()
+        _descend(self.opt_w, loss, self.w)
         return distributed.all_sum(loss.detach())
 
     def _round(self) -> dict[str, torch.Tensor]:
