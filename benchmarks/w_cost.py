@@ -53,10 +53,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = dataclasses.replace(run.config, epochs=args.epochs, eval_every=0)
         trainer = Trainer(cfg, tmp, progress=False)
+        gan_steps = trainer.steps_per_epoch * args.epochs
         start = time.perf_counter()
         trainer.fit()
         gan_s = time.perf_counter() - start
-        gan_steps = trainer.steps_per_epoch() * args.epochs
     gan_images = gan_steps * cfg.batch_size * 2  # a critic step sees a real and a fake batch
 
     w_cfg = ReweightConfig(trainer=args.trainer, gp_weight=critic_gp_weight(run.config))

@@ -203,12 +203,13 @@ def _reweight_option(name: str, kind, help: str):
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @_reweight_option("trainer", click.Choice(["bank", "algorithm1"]),
-                  "bank: rounds of critic steps on a bank of G(z), each followed by w regressed onto Eq. 6's "
-                  "optimum for that critic (ours); algorithm1: the paper's listing.")
+                  "bank: rounds of critic steps on a bank of G(z), each followed by w regressed onto one "
+                  "functional ascent step of Eq. 6 (ours, docs/reweighting.md); algorithm1: the paper's listing.")
 @_reweight_option("rounds", click.IntRange(min=1), "bank: rounds.")
 @_reweight_option("critic-steps", click.IntRange(min=0), "bank: critic steps per round (0: the run's D, fixed).")
 @_reweight_option("w-steps", click.IntRange(min=1), "bank: regression steps of w per round.")
-@_reweight_option("bank", click.IntRange(min=100), "bank: latents whose G(z) is computed once.")
+@_reweight_option("step-size", click.FloatRange(min=0, min_open=True), "bank: η of the ascent step per round.")
+@_reweight_option("bank", click.IntRange(min=100), "bank: latents (and their G(z)) drawn per round.")
 @_reweight_option("steps", click.IntRange(min=1), "algorithm1: w-steps.")
 @_reweight_option("n-d", click.IntRange(min=0), "algorithm1: critic steps per w-step.")
 @_reweight_option("batch-size", click.IntRange(min=2), "Batch of critic steps (and of Algorithm 1's w-steps).")
