@@ -66,7 +66,8 @@ def main() -> None:
     w_s = time.perf_counter() - start
     if w_cfg.trainer == "bank":
         critic_steps = w_cfg.rounds * w_cfg.critic_steps
-        w_images = critic_steps * w_cfg.batch_size * 2 + w_cfg.bank + w_cfg.rounds * w_cfg.bank
+        # critic steps see a real and a fake batch; each round's bank goes through G once and D once
+        w_images = critic_steps * w_cfg.batch_size * 2 + 2 * w_cfg.rounds * w_cfg.bank
         steps = f"{w_cfg.rounds} rounds × ({w_cfg.critic_steps} critic + {w_cfg.w_steps} w) steps"
     else:
         critic_steps = w_cfg.steps * w_cfg.n_d
