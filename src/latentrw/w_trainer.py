@@ -97,9 +97,12 @@ class WTrainer:
         return self.w if self.w_avg is None else self.w_avg
 
     # -- checkpoints ---------------------------------------------------------------
+    def _modules(self) -> dict[str, nn.Module]:
+        """What a checkpoint holds, by prefix."""
+        return {"w": self.w, "critic": self.critic} | ({"w_avg": self.w_avg} if self.w_avg is not None else {})
+
     def save(self) -> None:
-        modules = {"w": self.w, "critic": self.critic} | ({"w_avg": self.w_avg} if self.w_avg is not None else {})
-        tensors = {f"{name}.{k}": v for name, mod in modules.items() for k, v in mod.state_dict().items()}
+        tensors = {f"{name}.{k}": v for name, mod in self._modules().items() for k, v in mod.state_dict().items()}
         header = {"step": self.step, "device": self.device.type}
         for name, opt in (("opt_w", self.opt_w), ("opt_d", self.opt_d)):
             if opt is not None:
@@ -115,8 +118,7 @@ class WTrainer:
     def load(self) -> None:
         path = self.out_dir / STATE
         tensors, header = load_tensors(path)
-        modules = {"w": self.w, "critic": self.critic} | ({"w_avg": self.w_avg} if self.w_avg is not None else {})
-        for name, mod in modules.items():
+        for name, mod in self._modules().items():
             prefix = name + "."
             load_state_into(mod, {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, path)
         for name, opt in (("opt_w", self.opt_w), ("opt_d", self.opt_d)):
