@@ -109,6 +109,10 @@ def test_prdc_mixed_k_and_chunking_agree_with_straightforward():
         assert prdc(real, fake, 3, 5, chunk=chunk) == {k: pytest.approx(float(v), abs=1e-12) for k, v in ref.items()}
     radii = kth_neighbour_radii(real, [3, 5], chunk=13)
     assert torch.equal(radii, kth_neighbour_radii(real, [3, 5], chunk=1000))
+    # the reference's radii, computed once and passed in, give the same numbers
+    assert prdc(real, fake, 3, 5, real_radii=radii) == prdc(real, fake, 3, 5)
+    with pytest.raises(ValueError, match="real_radii has shape"):
+        prdc(real, fake, 3, 5, real_radii=radii[:, :1])
 
 
 def test_prdc_known_answers():

@@ -35,7 +35,7 @@ from latentrw.metrics.emd import emd_subsampled
 from latentrw.metrics.features import SHIPPED, FeatureExtractor, get_extractor
 from latentrw.metrics.fid import fid
 from latentrw.metrics.kid import KID_SEED, kid
-from latentrw.metrics.prdc import prdc
+from latentrw.metrics.prdc import kth_neighbour_radii, prdc
 
 ALL_METRICS = ("fid", "kid", "prdc", "emd", "classes")
 PROTOCOL = {"reference": "test", "k_precision_recall": 3, "k_density_coverage": 5, "kid_subsets": 100,
@@ -54,6 +54,14 @@ class Reference:
         self.features, self.logits = self.extractor(self.data.model_input(split), progress=progress)
         self.threshold = (in_between_threshold(self.logits, PROTOCOL["in_between_quantile"])
                           if self.logits is not None else None)
+        self._radii: dict[tuple[int, int], torch.Tensor] = {}
+
+    def radii(self, k_pr: int, k_dc: int) -> torch.Tensor:
+        """The reference features' k-th neighbour radii for precision/recall and density/coverage,
+        computed on first use and kept: every evaluation against this reference reuses them."""
+        if (k_pr, k_dc) not in self._radii:
+            self._radii[k_pr, k_dc] = kth_neighbour_radii(self.features, [k_pr, k_dc])
+        return self._radii[k_pr, k_dc]
 
     def check(self, x: torch.Tensor, source: str) -> None:
         """Refuse samples whose shape is not this dataset's."""
@@ -86,7 +94,8 @@ def compute_metrics(features: torch.Tensor, logits: torch.Tensor | None, ref: Re
         out["kid"], out["kid_std"] = kid(features, real, PROTOCOL["kid_subsets"], PROTOCOL["kid_subset_size"])
         out["kid_subset_size"] = min(PROTOCOL["kid_subset_size"], len(features), len(real))
     if "prdc" in metrics:
-        out.update(prdc(real, features, PROTOCOL["k_precision_recall"], PROTOCOL["k_density_coverage"]))
+        ks = PROTOCOL["k_precision_recall"], PROTOCOL["k_density_coverage"]
+        out.update(prdc(real, features, *ks, real_radii=ref.radii(*ks)))
     if "emd" in metrics:
         out["emd"], out["emd_std"] = emd_subsampled(features, real, n=PROTOCOL["emd_n"],
                                                     repeats=PROTOCOL["emd_repeats"], seed=seed)

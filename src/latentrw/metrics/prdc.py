@@ -40,10 +40,17 @@ def kth_neighbour_radii(x, k: int | list[int], chunk: int = 1000) -> torch.Tenso
     return torch.cat(out)
 
 
-def prdc(real, fake, k_pr: int = 3, k_dc: int = 5, chunk: int = 1000) -> dict[str, float]:
-    """Precision and recall (k=k_pr), density and coverage (k=k_dc) of ``fake`` against ``real``."""
+def prdc(real, fake, k_pr: int = 3, k_dc: int = 5, chunk: int = 1000,
+         real_radii: torch.Tensor | None = None) -> dict[str, float]:
+    """Precision and recall (k=k_pr), density and coverage (k=k_dc) of ``fake`` against ``real``.
+
+    ``real_radii``: ``kth_neighbour_radii(real, [k_pr, k_dc])`` when already known. They depend on
+    the real set only, and on 10,000 reference images they are most of the cost of one call."""
     real, fake = _as64(real), _as64(fake)
-    real_radii = kth_neighbour_radii(real, [k_pr, k_dc], chunk)
+    if real_radii is None:
+        real_radii = kth_neighbour_radii(real, [k_pr, k_dc], chunk)
+    elif tuple(real_radii.shape) != (len(real), 2):
+        raise ValueError(f"real_radii has shape {tuple(real_radii.shape)}, expected ({len(real)}, 2)")
     r_pr, r_dc = real_radii[:, 0], real_radii[:, 1]
     fake_r_pr = kth_neighbour_radii(fake, k_pr, chunk)[:, 0]
     in_real_ball = torch.zeros(len(fake), dtype=torch.bool)
