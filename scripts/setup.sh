@@ -2,7 +2,8 @@
 # Set up latentrw from a fresh clone: a virtual environment in .venv with the CPU build of
 # PyTorch and the package, Debian's Fashion-MNIST where apt-get is available, and the
 # MNIST / Fashion-MNIST caches. Idempotent: a second run reuses what is there.
-#   TORCH_SPEC   the torch requirement to install first   (default: torch==2.13.0)
+#   TORCH_SPEC   pip arguments that install torch first  (default: torch==2.13.0; e.g. for CUDA
+#                "torch --index-url https://download.pytorch.org/whl/cu124")
 #   PYTHON       the interpreter that creates .venv       (default: python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,8 @@ fi
 pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   echo "== installing $torch_spec"
-  pip install "$torch_spec"
+  # shellcheck disable=SC2086  # split on purpose: TORCH_SPEC may carry pip options (--index-url URL)
+  pip install $torch_spec
 fi
 echo "== installing latentrw (editable) and the test tools"
 pip install -e ".[test]"

@@ -12,7 +12,9 @@ from latentrw.bench import QUICK_OPTIONS, SUITES, BenchConfig, bench
 from latentrw.errors import CheckpointError, ConfigError, DataError
 from latentrw.fileio import sha256_file
 from latentrw.images import save_grid
-from latentrw.report import build_report, load_results, markdown_table, paired_table, summarise
+from latentrw.report import build_report, headline, load_results, markdown_table, paired_table, short_rows, summarise
+from latentrw.report_plots import pareto_figure, precision_recall_figure
+from latentrw.screenshot import screenshot
 from latentrw.run import load_run
 from latentrw.shipped import available, manifest, shipped
 
@@ -68,6 +70,39 @@ def test_report_from_a_fixture_has_the_right_intervals_tables_and_images(tmp_pat
     assert len({len(row.split(",")) for row in csv_rows}) == 1  # rectangular
 
 
+def test_first_screen_names_the_best_sampler_with_its_paired_verdict(tmp_path):
+    rows = summarise(load_results(fixture_records(tmp_path)))["toy"]
+    head, body = short_rows(rows)
+    assert head == ["sampler", "precision", "recall", "in-between", "ms / image"] and len(head) <= 6
+    latent = body[2]
+    # precision: +1 in every seed (interval ± 0) -> better; in-between: −0.1 ± 0.43 -> no mark
+    assert latent[1] == "3.0 ± 2.5 ▲" and latent[3] == "0.20 ± 0.43" and latent[4] == "2.0 ± 2.5 (1.0×)"
+    assert headline(rows) == ("Best precision, also within 2× base's cost: latent-rs (precision 3 against base's 2, "
+                              "1.0× base's time per image; better than base in the paired test).")
+    worse = [{**r, "precision": (1.0, 0.1), "paired": {"precision": (-1.0, 0.0, 0, 3)}} if r["label"] == "latent-rs"
+             else r for r in rows]
+    assert short_rows(worse)[1][2][1] == "1.00 ± 0.10 ▼"
+    assert headline(worse) == "No sampler improves on base's precision (2)."
+    costly = [{**r, "ms": (10.0, 0.0)} if r["label"] == "latent-rs" else r for r in rows]
+    assert headline(costly).startswith("Nothing within 2× base's cost beats base's precision. Best overall: latent-rs")
+
+
+def test_plot_labels_never_overlap(tmp_path):
+    """Twelve samplers at almost the same place: every label is in the legend, none on the axes."""
+    rows = [{"label": "real vs real (floor)", "sampler": "real", "precision": (0.9, 0.0), "recall": (0.9, 0.0)}]
+    rows += [{"label": f"sampler-{i}", "sampler": f"s{i}", "precision": (0.5 + 1e-3 * i, 0.01),
+              "recall": (0.4, 0.01), "ms": (1.0 + 1e-3 * i, 0.1)} for i in range(12)]
+    for fig in (pareto_figure(rows, "t"), precision_recall_figure(rows, "t")):
+        fig.canvas.draw()
+        ax = fig.axes[0]
+        texts = [t for t in ax.texts + ax.get_legend().get_texts() if t.get_text()]
+        boxes = [t.get_window_extent() for t in texts]
+        assert {t.get_text() for t in ax.get_legend().get_texts()} >= {f"sampler-{i}" for i in range(12)}
+        assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+        styles = {(c.lines[0].get_marker(), c.lines[0].get_color()) for c in ax.containers}  # the error bars' points
+        assert len(styles) == len(ax.containers) >= 12  # the samplers are told apart by marker and colour
+
+
 def test_report_refuses_changed_artifacts_and_bad_lines(tmp_path):
     results = fixture_records(tmp_path)
     (tmp_path / "artifacts" / "grid.png").write_bytes(b"not the grid")
@@ -103,10 +138,15 @@ def test_shipped_checkpoints_load_and_are_pinned(tmp_path):
 def test_bench_synthetic_quick_end_to_end_and_resumes(tmp_path, monkeypatch):
     config = BenchConfig("synthetic", n=500, seeds=(0, 1), options=QUICK_OPTIONS,  # = bench synthetic --quick
                          sweeps=(("truncation", "psi", (1.0, 2.0)),))
-    results = bench(config, tmp_path / "results.jsonl", progress=lambda s: None)
+    lines = []
+    results = bench(config, tmp_path / "results.jsonl", progress=lines.append)
     recs = load_results(results)
     samplers = {r["sampler"] for r in recs}
     assert len(samplers) == 13 and "real" in samplers  # 12 samplers and the floor
+    # a line per record with the bar and its ETA, then the wall and CPU time
+    total = len(recs)
+    assert sum(f"/{total} " in line and "ETA" in line for line in lines) == total, lines[:3]
+    assert f"] {total}/{total} " in lines[-2] and lines[-1].startswith(f"bench: {total} records, wall ")
     assert {r["checkpoint"] for r in recs} == {"swissroll", "25gaussians"}
     assert all(r["n"] == 500 and "emd" in r["metrics"] for r in recs)
     assert {r["cost"]["proposals"] for r in recs if r["sampler"] == "latent-rs"} != {1.0}
@@ -133,38 +173,38 @@ def test_bench_synthetic_quick_end_to_end_and_resumes(tmp_path, monkeypatch):
         BenchConfig("fashion-mnist").resolved()
     with pytest.raises(ValueError, match="unknown sampler"):
         BenchConfig("synthetic", samplers=("nope",)).resolved()
+    with pytest.raises(ValueError, match="unknown metric"):
+        BenchConfig("synthetic", metrics=("fid", "nope")).resolved()
+    fewer = BenchConfig("synthetic", n=500, seeds=(0, 1), options=QUICK_OPTIONS, metrics=("prdc",))
+    with pytest.raises(ConfigError, match="made with"):  # other metrics into the same file: refused too
+        bench(fewer, results, progress=lambda s: None)
 
 
 def _chromium():
     """A headless Chromium driven by selenium, or a skip that says what is missing."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
-    chrome, driver = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
-    if not (chrome and driver):
-        pytest.skip("Chromium is absent: apt-get install chromium chromium-driver (.ci/run installs them)")
-    from selenium.webdriver.chrome.service import Service
+    from latentrw.screenshot import browser
 
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chrome
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        opts.add_argument(arg)
-    return webdriver.Chrome(service=Service(driver), options=opts)
+    try:
+        return browser()
+    except ConfigError as exc:
+        pytest.skip(f"{exc} (.ci/run installs them)")
 
 
-def test_html_report_renders_in_headless_chromium(tmp_path):
+def test_html_report_renders_in_headless_chromium_and_fits_1280px(tmp_path):
     page = build_report(fixture_records(tmp_path), tmp_path / "report")
     browser = _chromium()
     try:
-        browser.get(page.resolve().as_uri())
-        widths = browser.execute_script("return Array.from(document.images).map(i => i.naturalWidth)")
+        info = screenshot(page, page.parent / "screenshot.png", width=1280, driver=browser)
         rows = browser.execute_script(
             "return Array.from(document.querySelectorAll('table')).map(t => t.tBodies[0].rows.length)")
-        browser.set_window_size(1400, 2000)
-        browser.save_screenshot(str(page.parent / "screenshot.png"))
+        hidden = browser.execute_script(  # the full tables sit in collapsed sections
+            "return Array.from(document.querySelectorAll('details')).filter(d => !d.open).length")
     finally:
         browser.quit()
-    assert len(widths) >= 3 and all(w > 0 for w in widths), widths
+    assert len(info["images"]) >= 3 and all(w > 0 for w in info["images"]), info
+    assert info["inner_width"] == 1280 and info["scroll_width"] <= 1280, info  # no sideways scrolling
     assert rows and all(r > 0 for r in rows), rows
-    assert (page.parent / "screenshot.png").stat().st_size > 1000
+    assert hidden >= 2 and (page.parent / "screenshot.png").stat().st_size > 1000
 
 
 def test_sample_and_evaluate_take_a_shipped_checkpoint_name(tmp_path):

@@ -23,16 +23,19 @@ import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 from latentrw.acceptance import SELECTING, acceptance_histogram
-from latentrw.data import as_exported, to_uint8_images
+from latentrw.config import TrainConfig
+from latentrw.data import DATASETS, as_exported, to_uint8_images
 from latentrw.errors import ConfigError
 from latentrw.figures import reweight_figures
 from latentrw.fileio import drop_partial_line, sha256_file
 from latentrw.images import save_grid, save_scatter
-from latentrw.metrics.evaluate import append_jsonl, evaluate_samples, floor, record, reference
+from latentrw.metrics.evaluate import ALL_METRICS, append_jsonl, evaluate_samples, floor, record, reference
+from latentrw.progress import Progress
 from latentrw.reweight import load_w
-from latentrw.run import G_FILE, LOG, load_run
+from latentrw.run import CONFIG, G_FILE, LOG, load_run
 from latentrw.sample import draw, make_sampler
 from latentrw.samplers import SAMPLERS
 from latentrw.samplers.base import ProposalStream
@@ -43,9 +46,12 @@ SUITES: dict[str, tuple[str, ...]] = {  # the shipped checkpoints of each suite
     "mnist": ("mnist-mlp-ns", "mnist-mlp-wgan-gp", "mnist-mlp-ns-gm", "mnist-cnn-ns", "mnist-cnn-hinge-gp"),
     "fashion-mnist": ("fashion-mnist-cnn-ns", "fashion-mnist-cnn-hinge-gp"),
 }
-# The demo's checkpoints: the three mlp generators (the cnn one samples too slowly on 2 CPU cores
-# for the demo's 10 minutes; `latentrw bench mnist` includes it).
-DEMO_CHECKPOINTS = ("mnist-mlp-ns", "mnist-mlp-wgan-gp", "mnist-mlp-ns-gm")
+# The demo's checkpoints: the three mlp generators (the cnn ones sample too slowly on 2 CPU cores
+# for the demo's time; `latentrw bench mnist` includes them), its samplers (latent reweighting's,
+# then the paper's rivals of Table 1) and metrics (KID would double the evaluation time).
+DEMO_CHECKPOINTS = ("mnist-mlp-wgan-gp", "mnist-mlp-ns", "mnist-mlp-ns-gm")
+DEMO_SAMPLERS = ("base", "latent-rs", "latent-rs-ga", "latent-sir", "drs", "truncation", "sir", "dot")
+DEMO_METRICS = ("fid", "prdc", "classes")
 # Step budgets of --quick and of the demo (ours, chosen to fit their time limits on 2 CPU cores;
 # the report prints every sampler's options beside its row).
 QUICK_OPTIONS: dict[str, dict] = {"mh-gan": {"k": 64}, "ddls": {"steps": 20}, "dot": {"steps": 10},
@@ -75,6 +81,7 @@ class BenchConfig:
     options: dict[str, dict] = field(default_factory=dict)
     checkpoints: tuple[str, ...] = ()  # empty: the suite's
     sweeps: tuple[tuple[str, str, tuple], ...] = ()
+    metrics: tuple[str, ...] = ()  # empty: every metric of the data kind (IMAGE_METRICS / POINT_METRICS)
 
     def resolved(self) -> "BenchConfig":
         if self.suite not in SUITES:
@@ -94,6 +101,9 @@ class BenchConfig:
         names_of = [_checkpoint_name(c) for c in checkpoints]
         if len(set(names_of)) != len(names_of):
             raise ValueError(f"checkpoints {', '.join(checkpoints)} share a name; give run directories distinct names")
+        if set(self.metrics) - set(ALL_METRICS):
+            raise ValueError(f"unknown metric(s) {', '.join(sorted(set(self.metrics) - set(ALL_METRICS)))}; "
+                             f"choose from {', '.join(ALL_METRICS)}")
         if self.n < 1 or not self.seeds:
             raise ValueError("n must be >= 1 and at least one seed given")
         return replace(self, samplers=tuple(names), seeds=tuple(self.seeds), checkpoints=tuple(checkpoints))
@@ -121,6 +131,12 @@ def _checkpoint_name(name: str) -> str:
     return name if name in available() else Path(name).name
 
 
+def _is_points(ckpt: str) -> bool:
+    """Whether a checkpoint's dataset is 2-D points (read from its config, nothing loaded)."""
+    dataset = TrainConfig.load(_checkpoint_dir(ckpt)[1] / CONFIG).dataset
+    return DATASETS.get(dataset).kind == "points"
+
+
 def _checkpoint_dir(name: str) -> tuple[str, Path]:
     """A shipped checkpoint's name (which wins over a folder of the same name), else a run directory."""
     if name in available() or not Path(name).is_dir():
@@ -142,18 +158,6 @@ class _Bench:
         self.art.mkdir(exist_ok=True)
         self.g_sha256 = sha256_file(self.run_dir / G_FILE)
 
-    def fingerprint(self, n: int, options: dict) -> dict:
-        """What a record's numbers depend on besides its seed: resuming into a results file
-        written with another N, other options or another generator is refused, not mixed."""
-        return {"n": n, "options": options, "G_sha256": self.g_sha256}
-
-    def todo(self, done: dict, label: str, seed: int, fingerprint: dict) -> bool:
-        key = (self.name, label, seed)
-        if key in done and done[key] != fingerprint:
-            raise ConfigError(f"{self.results} already holds {label} (seed {seed}) of {self.name} made with "
-                             f"{done[key]}, not {fingerprint}: use another --out, or delete the file to start over")
-        return key not in done
-
     def make(self, name: str, options: dict):
         """The fitted sampler, or None (said, not recorded) when it does not apply to this
         checkpoint, e.g. truncation on a Gaussian-mixture prior."""
@@ -167,12 +171,9 @@ class _Bench:
         append_jsonl(self.results, record(self.dataset, self.name, sampler, seed, n, values, self.ref,
                                           checkpoint=self.name, suite=self.config.suite, **extra))
 
-    def floor_n(self) -> int:
-        return min(10_000, self.config.n) if self.image else self.config.n
-
-    def floor(self) -> None:
+    def floor(self, fingerprint: dict) -> None:
         """The real-vs-real row, with the training log and the paper's figures for this w."""
-        n = self.floor_n()
+        n = fingerprint["n"]
         artifacts = {}
         if (self.run_dir / LOG).is_file():  # an imported outside GAN has no training log
             log = self.art / f"{self.name}-train-log.jsonl"
@@ -182,11 +183,11 @@ class _Bench:
         for path in reweight_figures(self.run, w, self.art / f"{self.name}-figures"):  # Fig. 2 / 4 / 5, w/m
             artifacts[f"figure:{path.stem}"] = _artifact(path, self.results)
         self.record("real", 0, n, floor(self.dataset, n, ref=self.ref), label=FLOOR, artifacts=artifacts,
-                    fingerprint=self.fingerprint(n, {}))
+                    fingerprint=fingerprint)
 
-    def sample(self, name: str, sampler, seed: int, label: str, first: bool, fingerprint: dict, **extra) -> None:
+    def sample(self, name: str, sampler, seed: int, label: str, first: bool, fingerprint: dict, **extra) -> str:
         """Draw, evaluate and record one (sampler, seed); on the first seed keep a grid and,
-        for selecting samplers, the acceptance histogram."""
+        for selecting samplers, the acceptance histogram. Returns a line of its figures."""
         n, artifacts, start = self.config.n, {}, time.perf_counter()
         stem = f"{self.name}-{label}-s{seed}".replace(" ", "_")
         if first and name in SELECTING:
@@ -196,7 +197,7 @@ class _Bench:
             artifacts["acceptance_hist"] = _artifact(path, self.results)
         else:
             batch = draw(sampler, self.run, n, seed)
-        metrics = IMAGE_METRICS if self.image else POINT_METRICS
+        metrics = self.config.metrics or (IMAGE_METRICS if self.image else POINT_METRICS)
         values = evaluate_samples(as_exported(batch.x), self.dataset, metrics, seed, ref=self.ref)
         if first:
             path = self.art / f"{stem}-samples.png"
@@ -211,51 +212,116 @@ class _Bench:
                     artifacts=artifacts, device=str(self.run.prior.device), wall_seconds=time.perf_counter() - start,
                     fingerprint=fingerprint, **extra)
         shown = ("fid", "precision", "recall", "emd", "in_between")
-        self.progress(f"{self.name} {label:<13} seed {seed}: " + " ".join(
+        return (f"{self.name} {label:<13} seed {seed}: " + " ".join(
             f"{k}={v:.4g}" for k, v in values.items() if k in shown) + f" ms/image={cost['ms']:.3g}")
 
 
-def bench(config: BenchConfig, results: Path | str, device: str = "cpu", progress=print) -> Path:
+
+@dataclass(frozen=True)
+class _Task:
+    """One record to make: the floor, a sampler on a seed, or one value of a sweep."""
+
+    checkpoint: str
+    label: str
+    sampler: str
+    seed: int
+    options: dict = field(default_factory=dict, hash=False)
+    first: bool = False  # the first seed: keep a sample grid and the acceptance histogram
+    sweep: dict = field(default_factory=dict, hash=False)  # {"knob": ..., "value": ...}
+
+
+def _plan(config: BenchConfig) -> list[_Task]:
+    """Every record the bench makes, in order: per checkpoint the floor, each sampler on each
+    seed, then the sweeps on the first seed."""
+    tasks = []
+    for ckpt in config.checkpoints:
+        tasks.append(_Task(ckpt, FLOOR, "real", 0))
+        for name in config.samplers:
+            tasks += [_Task(ckpt, name, name, seed, config.options.get(name, {}), i == 0)
+                      for i, seed in enumerate(config.seeds)]
+        for name, knob, values in config.sweeps:
+            tasks += [_Task(ckpt, f"{name} {knob}={value:g}", name, config.seeds[0],
+                            {**config.options.get(name, {}), knob: value}, sweep={"knob": knob, "value": value})
+                      for value in values]
+    return tasks
+
+
+def bench(config: BenchConfig, results: Path | str, device: str = "cpu",
+          progress: Callable[[str], None] | None = None) -> Path:
     """Run the bench, appending to ``results`` (JSONL); returns its path. Finished records
     (checkpoint, label, seed) are skipped, so an interrupted bench resumes; a record made with another
-N, other options or another generator is an error, never mixed in."""
+    N, other options or another generator is an error, never mixed in. ``progress`` receives a
+    line per record (None: a progress bar with an ETA on stdout); the last line gives the wall
+    and CPU time."""
     config, results = config.resolved(), Path(results)
     results.parent.mkdir(parents=True, exist_ok=True)
     drop_partial_line(results)
     done = _done(results)
-    for ckpt in config.checkpoints:
-        b = _Bench(config, results, ckpt, device, progress)
-        if b.todo(done, FLOOR, 0, b.fingerprint(b.floor_n(), {})):
-            b.floor()
-        for name in config.samplers:
-            sampler, options = None, config.options.get(name, {})
-            for i, seed in enumerate(config.seeds):
-                fp = b.fingerprint(config.n, options)
-                if b.todo(done, name, seed, fp):
-                    sampler = sampler or b.make(name, options)
-                    if sampler is None:
-                        break
-                    b.sample(name, sampler, seed, name, i == 0, fp)
-        for name, knob, values in config.sweeps:  # trade-off curves, first seed only
-            seed = config.seeds[0]
-            for value in values:
-                label, options = f"{name} {knob}={value:g}", {**config.options.get(name, {}), knob: value}
-                fp = b.fingerprint(config.n, options)
-                if b.todo(done, label, seed, fp):
-                    sampler = b.make(name, options)
-                    if sampler is None:
-                        break
-                    b.sample(name, sampler, seed, label, False, fp, knob=knob, value=value)
+    g_sha256 = {c: sha256_file(_checkpoint_dir(c)[1] / G_FILE) for c in config.checkpoints}
+    todo = [t for t in _plan(config) if _todo(results, done, t, _fingerprint(config, t, g_sha256[t.checkpoint]))]
+    bar = Progress(len(todo), echo=progress)
+    skipped: set[tuple[str, str]] = set()  # (checkpoint, sampler) that does not apply
+    n_skipped = 0
+    for ckpt in dict.fromkeys(t.checkpoint for t in todo):
+        b = _Bench(config, results, ckpt, device, bar.note)
+        samplers: dict[str, object] = {}
+        for t in (t for t in todo if t.checkpoint == ckpt):
+            fp = _fingerprint(config, t, b.g_sha256)
+            if t.sampler == "real":
+                b.floor(fp)
+                bar.advance(f"{b.name} {FLOOR}")
+                continue
+            key = json.dumps([t.sampler, t.options], sort_keys=True)
+            if (ckpt, t.sampler) not in skipped and key not in samplers:
+                samplers[key] = b.make(t.sampler, t.options)
+                if samplers[key] is None:
+                    skipped.add((ckpt, t.sampler))
+            if (ckpt, t.sampler) in skipped:
+                bar.advance(f"{b.name} {t.label:<13} skipped")
+                n_skipped += 1
+                continue
+            bar.advance(b.sample(t.sampler, samplers[key], t.seed, t.label, t.first, fp, **t.sweep))
+    bar.close()
+    said = f" ({n_skipped} skipped: the sampler does not apply)" if n_skipped else ""
+    (progress or print)(f"bench: {len(todo) - n_skipped} records{said}, {bar.watch.summary()}")
     return results
 
 
-def demo_config(quick: bool = False) -> BenchConfig:
-    """What ``latentrw demo`` runs: every sampler on the shipped MNIST checkpoints with the step
-    budgets of ``--quick`` (ours, printed beside the table) and the demo sweeps, 800 samples per
-    seed over 3 seeds: 9 to 15 min on 2 CPU cores from a fresh clone, set-up included (--quick: one
-    checkpoint, 500 samples, 2 seeds)."""
-    if quick:
-        return BenchConfig("mnist", n=500, seeds=(0, 1), options=QUICK_OPTIONS, checkpoints=DEMO_CHECKPOINTS[:1],
-                           sweeps=(("latent-rs", "acceptance", (0.5, 0.2)), ("truncation", "psi", (1.0, 2.0)))).resolved()
-    return BenchConfig("mnist", n=800, seeds=(0, 1, 2), options=QUICK_OPTIONS, sweeps=DEMO_SWEEPS,
-                       checkpoints=DEMO_CHECKPOINTS).resolved()
+def _fingerprint(config: BenchConfig, task: _Task, g_sha256: str) -> dict:
+    """What a record's numbers depend on besides its seed: resuming into a results file written
+    with another N, other options or metrics, or another generator is refused, not mixed."""
+    if task.sampler == "real":  # the floor: every metric, at most 10,000 images
+        return {"n": _floor_n(config, task.checkpoint), "options": {}, "G_sha256": g_sha256}
+    return {"n": config.n, "options": task.options, "metrics": list(config.metrics), "G_sha256": g_sha256}
+
+
+def _floor_n(config: BenchConfig, ckpt: str) -> int:
+    return config.n if _is_points(ckpt) else min(10_000, config.n)
+
+
+def _todo(results: Path, done: dict, task: _Task, fingerprint: dict) -> bool:
+    key = (_checkpoint_name(task.checkpoint), task.label, task.seed)
+    if key in done and done[key] != fingerprint:
+        raise ConfigError(f"{results} already holds {task.label} (seed {task.seed}) of {key[0]} made with "
+                          f"{done[key]}, not {fingerprint}: use another --out, or delete the file to start over")
+    return key not in done
+
+
+def demo_config(mode: str = "default") -> BenchConfig:
+    """What ``latentrw demo`` runs (``mode``: ``default``, ``quick`` or ``full``), all with the
+    step budgets of ``--quick`` (ours, printed beside the table).
+
+    ``default``: the three mlp generators, latent reweighting's samplers beside base, truncation
+    and the paper's rivals (DRS, SIR, DOT), 1,000 samples over 3 seeds, FID, precision/recall,
+    density/coverage and the class statistics (no KID); ``quick``: one generator, 500 samples,
+    2 seeds; ``full``: every sampler, every metric and the sweeps of the knobs."""
+    if mode == "quick":
+        return BenchConfig("mnist", DEMO_SAMPLERS[:5], seeds=(0, 1), n=500, options=QUICK_OPTIONS,
+                           checkpoints=DEMO_CHECKPOINTS[:1], metrics=DEMO_METRICS).resolved()
+    if mode == "full":
+        return BenchConfig("mnist", n=1000, options=QUICK_OPTIONS, checkpoints=DEMO_CHECKPOINTS,
+                           sweeps=DEMO_SWEEPS).resolved()
+    if mode != "default":
+        raise ValueError(f"unknown demo mode {mode!r}; choose default, quick or full")
+    return BenchConfig("mnist", DEMO_SAMPLERS, n=1000, options=QUICK_OPTIONS, checkpoints=DEMO_CHECKPOINTS,
+                       metrics=DEMO_METRICS).resolved()

@@ -22,8 +22,9 @@ import os
 from pathlib import Path
 
 from latentrw.errors import DataError
-from latentrw.figures import pyplot, save_figure
 from latentrw.fileio import sha256_file
+from latentrw.report_plots import (plot_class_histograms, plot_pareto, plot_precision_recall, plot_sample_overview,
+                                   plot_tradeoffs, plot_training_log)
 from latentrw.stats import mean_ci, paired_diff_ci
 
 METRICS = ("fid", "kid", "precision", "recall", "density", "coverage", "emd", "in_between", "kl_uniform")
@@ -165,6 +166,89 @@ def paired_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+# The first screen of a checkpoint: five figures a person reads before the full tables.
+SHORT_COLUMNS = {"image": ("fid", "precision", "recall", "in_between", "ms"),
+                 "points": ("emd", "precision", "recall", "coverage", "ms")}
+VERDICT_NOTE = ("▲ better than base, ▼ worse: the paired 95 % interval of sampler − base (over the seeds) "
+                "excludes 0; no mark: the seeds cannot tell. ms per accepted image, and in brackets its ratio "
+                "to base's.")
+
+
+def _key_metric(rows: list[dict]) -> str:
+    """FID where the samplers have it (images), else EMD (2-D points), else precision."""
+    samplers = [r for r in rows if r["sampler"] != "real"]
+    return next((k for k in ("fid", "emd", "precision") if any(k in r for r in samplers)), "precision")
+
+
+def _verdict(row: dict, key: str) -> str:
+    """``▲``/``▼`` when the paired interval against base excludes 0 (better/worse), else ``""``."""
+    mean, half, _, pairs = row.get("paired", {}).get(key, (0.0, math.inf, 0, 0))
+    if pairs < 2 or not math.isfinite(half) or abs(mean) <= half:
+        return ""
+    return "▲" if (mean < 0) == (key in LOWER_IS_BETTER) else "▼"
+
+
+def _short_cell(value: tuple[float, float] | None) -> str:
+    """``646 ± 41``, ``0.654 ± 0.023``: the mean to the half-width's second significant digit."""
+    if value is None:
+        return ""
+    mean, half = value
+    if not math.isfinite(half) or _no_spread(mean, half):
+        return f"{mean:.3g}"
+    decimals = max(0, 1 - math.floor(math.log10(abs(half))))
+    return f"{mean:.{decimals}f} ± {half:.{decimals}f}"
+
+
+def short_rows(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """The first-screen table: sampler and five columns (:data:`SHORT_COLUMNS`), each cell the
+    mean ± 95 % CI with its paired verdict against base; the floor first, without cost."""
+    kind = "image" if _key_metric(rows) == "fid" or any("in_between" in r for r in rows) else "points"
+    cols = [c for c in SHORT_COLUMNS[kind] if any(c in r for r in rows)]
+    base_ms = next((r["ms"][0] for r in rows if r["label"] == "base" and "ms" in r), None)
+    body = []
+    for r in rows:
+        cells = [r["label"]]
+        for c in cols:
+            cell = _short_cell(r.get(c))
+            if c == "ms" and cell and base_ms:
+                cell += f" ({r['ms'][0] / base_ms:.1f}×)"
+            elif cell and (mark := _verdict(r, c)):
+                cell += f" {mark}"
+            cells.append(cell)
+        body.append(cells)
+    return ["sampler"] + [{"ms": "ms / image", "fid": "FID", "emd": "EMD"}.get(c, c.replace("_", "-"))
+                          for c in cols], body
+
+
+def headline(rows: list[dict], budget: float = 2.0) -> str:
+    """One sentence: the best sampler by the key metric (FID, or EMD) at most ``budget`` × base's
+    time per image, and the best overall, each with its paired verdict."""
+    key = _key_metric(rows)
+    lower = key in LOWER_IS_BETTER
+    base = next((r for r in rows if r["label"] == "base"), None)
+    cands = [r for r in rows if r["sampler"] != "real" and key in r]
+    if base is None or key not in base or not cands:
+        return ""
+    best = (min if lower else max)(cands, key=lambda r: r[key][0])
+    cheap = [r for r in cands if "ms" in r and "ms" in base and r["ms"][0] <= budget * base["ms"][0]]
+    name = key.upper() if key in ("fid", "emd") else key
+
+    def said(r: dict) -> str:
+        verdict = {"▲": "better than base in the paired test", "▼": "worse than base in the paired test",
+                   "": "not distinguishable from base over these seeds"}[_verdict(r, key)]
+        ratio = f", {r['ms'][0] / base['ms'][0]:.1f}× base's time per image" if "ms" in r and "ms" in base else ""
+        return f"{r['label']} ({name} {r[key][0]:.4g} against base's {base[key][0]:.4g}{ratio}; {verdict})"
+
+    if best["label"] == "base":
+        return f"No sampler improves on base's {name} ({base[key][0]:.4g})."
+    top_cheap = (min if lower else max)(cheap, key=lambda r: r[key][0]) if cheap else None
+    if top_cheap is best:
+        return f"Best {name}, also within {budget:g}× base's cost: {said(best)}."
+    lead = (f"Best {name} within {budget:g}× base's cost: {said(top_cheap)}. " if top_cheap and
+            top_cheap["label"] != "base" else f"Nothing within {budget:g}× base's cost beats base's {name}. ")
+    return lead + f"Best overall: {said(best)}."
+
+
 def _csv_rows(summary: dict[str, list[dict]]) -> list[list]:
     cols = sorted({c for rows in summary.values() for c in _columns(rows)}, key=(METRICS + COSTS).index)
     deltas = sorted({c for rows in summary.values() for c in _paired_columns(rows)}, key=METRICS.index)
@@ -194,128 +278,6 @@ def _artifact(rec: dict, key: str, root: Path) -> Path | None:
     return path
 
 
-def plot_pareto(rows: list[dict], path: Path, title: str) -> Path:
-    """Time per accepted image against precision (paper Fig. 3); error bars are the 95 % CIs."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    for r in rows:
-        if "ms" not in r or "precision" not in r:
-            continue
-        (x, xe), (y, ye) = r["ms"], r["precision"]
-        ax.errorbar(x, y, xerr=_finite(xe), yerr=_finite(ye), fmt="o", ms=4, capsize=2)
-        ax.annotate(r["label"], (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    floor = next((r for r in rows if r["sampler"] == "real"), None)
-    if floor and "precision" in floor:
-        ax.axhline(floor["precision"][0], color="0.5", ls="--", lw=0.8, label="real vs real")
-        ax.legend(fontsize=7)
-    ax.set(xscale="log", xlabel="ms per accepted image (log)", ylabel="precision (k=3)", title=title)
-    ax.title.set_fontsize(9)
-    return save_figure(fig, path)
-
-
-def plot_precision_recall(rows: list[dict], path: Path, title: str) -> Path:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5, 4))
-    for r in rows:
-        if "precision" not in r or "recall" not in r:
-            continue
-        (x, xe), (y, ye) = r["recall"], r["precision"]
-        style = dict(marker="*", ms=10, color="k") if r["sampler"] == "real" else dict(marker="o", ms=4)
-        ax.errorbar(x, y, xerr=_finite(xe), yerr=_finite(ye), capsize=2, ls="none", **style)
-        ax.annotate(r["label"], (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    ax.set(xlabel="recall (k=3)", ylabel="precision (k=3)", title=title)
-    ax.title.set_fontsize(9)
-    return save_figure(fig, path)
-
-
-def _finite(e: float) -> float:
-    return e if math.isfinite(e) else 0.0
-
-
-def plot_tradeoffs(recs: list[dict], path: Path, title: str) -> Path | None:
-    """Precision against recall along each swept knob (records with ``knob``), with the base
-    sampler and each swept sampler at its defaults on the same seed marked beside them."""
-    sweeps = [r for r in recs if "knob" in r]
-    if not sweeps:
-        return None
-    seed = sweeps[0]["seed"]
-    same_seed = {r["label"]: r["metrics"] for r in recs if "knob" not in r and r["seed"] == seed}
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    for name in dict.fromkeys(r["sampler"] for r in sweeps):
-        pts = sorted((r for r in sweeps if r["sampler"] == name), key=lambda r: r["value"])
-        line, = ax.plot([r["metrics"]["recall"] for r in pts], [r["metrics"]["precision"] for r in pts], "o-",
-                        ms=4, label=f"{name} ({pts[0]['knob']})")
-        for r in pts:
-            ax.annotate(f"{r['value']:g}", (r["metrics"]["recall"], r["metrics"]["precision"]), fontsize=6,
-                        xytext=(3, 2), textcoords="offset points")
-        if "recall" in same_seed.get(name, {}):
-            ax.plot(same_seed[name]["recall"], same_seed[name]["precision"], "s", color=line.get_color(), ms=6)
-    if "recall" in same_seed.get("base", {}):
-        ax.plot(same_seed["base"]["recall"], same_seed["base"]["precision"], "*", color="k", ms=12, label="base")
-    ax.set(xlabel="recall (k=3)", ylabel="precision (k=3)", title=title)
-    ax.title.set_fontsize(9)
-    ax.legend(fontsize=7)
-    return save_figure(fig, path)
-
-
-def plot_class_histograms(recs: list[dict], path: Path, title: str) -> Path | None:
-    """Fraction of samples per predicted class, first seed of each sampler."""
-    first = {}
-    for r in recs:
-        if "class_histogram" in r["metrics"]:
-            first.setdefault(r.get("label") or r["sampler"], r["metrics"]["class_histogram"])
-    if not first:
-        return None
-    plt = pyplot()
-    k = len(next(iter(first.values())))
-    fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(first) * k / 4), 3.5))
-    width = 0.8 / len(first)
-    for i, (label, hist) in enumerate(first.items()):
-        ax.bar([c + i * width for c in range(k)], hist, width=width, label=label)
-    ax.axhline(1 / k, color="k", lw=0.8, ls="--")
-    ax.set(xticks=[c + 0.4 - width / 2 for c in range(k)], xticklabels=range(k), xlabel="predicted class",
-           ylabel="fraction of samples", title=title)
-    ax.title.set_fontsize(9)
-    ax.legend(fontsize=6, ncol=4)
-    return save_figure(fig, path)
-
-
-def plot_sample_overview(grids: list[tuple[str, Path]], path: Path, title: str) -> Path:
-    """Every sampler's sample grid (first seed) in one figure, labelled."""
-    from PIL import Image
-
-    plt = pyplot()
-    cols = min(4, len(grids))
-    rows = -(-len(grids) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3.2 * rows), squeeze=False, layout="constrained")
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, (label, grid) in zip(axes.flat, grids):
-        with Image.open(grid) as img:
-            ax.imshow(img.convert("RGB"))
-        ax.set_title(label, fontsize=9)
-    fig.suptitle(title, fontsize=10)
-    return save_figure(fig, path)
-
-
-def plot_training_log(log_path: Path, path: Path, title: str) -> Path:
-    """Every numeric loss-like column of a training log against the epoch."""
-    rows = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
-    rows = [{**r, **r.get("metrics", {})} for r in rows]  # --eval-every logs quality under "metrics"
-    keys = [k for k in ("d_loss", "g_loss", "d_real", "d_fake", "gp", "fid", "precision", "recall")
-            if any(isinstance(r.get(k), (int, float)) for r in rows)]
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 3.5))
-    for k in keys:
-        pts = [(r["epoch"], r[k]) for r in rows if isinstance(r.get(k), (int, float))]
-        ax.plot(*zip(*pts), label=k, marker="o" if k in ("fid", "precision", "recall") else None)
-    ax.set(xlabel="epoch", title=title)
-    ax.title.set_fontsize(9)
-    ax.legend(fontsize=7)
-    return save_figure(fig, path)
-
-
 def build_report(results: Path | str, out: Path | str) -> Path:
     """Write ``table.md``, ``table.csv``, the plots and ``report.html`` into ``out``; returns the HTML path."""
     from latentrw.acceptance import plot_acceptance_histograms
@@ -332,7 +294,12 @@ def build_report(results: Path | str, out: Path | str) -> Path:
         n = rows[-1]["n"]
         table = markdown_table(rows)
         notes = options_notes(rows)
-        md.append(f"## {ckpt}\n\n{n} samples per seed.\n\n{table}\n\nSampler options: " + "; ".join(notes) + "\n")
+        head, body = short_rows(rows)
+        short = "\n".join(["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+                          + ["| " + " | ".join(cells) + " |" for cells in body])
+        md.append(f"## {ckpt}\n\n{headline(rows)}\n\n{short}\n\n{VERDICT_NOTE}\n\n"
+                  f"All metrics and costs, {n} samples per seed:\n\n{table}\n\nSampler options: "
+                  + "; ".join(notes) + "\n")
         if paired := paired_table(rows):
             md.append(f"{PAIRED_NOTE}\n\n{paired}\n")
         figures = [plot_pareto(rows, out / f"{ckpt}-pareto.png", f"{ckpt}: time per image vs precision"),
@@ -395,23 +362,46 @@ def _html_paired_table(rows: list[dict]) -> str:
     return f"<p>{html.escape(PAIRED_NOTE)}</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _html_short(rows: list[dict]) -> str:
+    head, body = short_rows(rows)
+    return ("<table class='short'><thead><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in head)
+            + "</tr></thead><tbody>" + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+                                              + "</tr>" for cells in body) + "</tbody></table>")
+
+
+def _details(summary: str, body: str) -> str:
+    return f"<details><summary>{html.escape(summary)}</summary><div class='wide'>{body}</div></details>"
+
+
 def _html(results: Path, recs: list[dict], sections) -> str:
-    parts = [f"<p>From <code>{html.escape(str(results))}</code>: {len(recs)} records. Each cell is the mean ± "
-             "t-based 95 % CI over seeds; costs are per accepted image (acceptance = images / proposals, "
-             "ms on the bench's device, network evaluations per image). ↓ lower is better for "
-             f"{', '.join(sorted(LOWER_IS_BETTER))}.</p>"]
+    """The page: per checkpoint a first screen (a sentence, the short table, the two main plots),
+    then the full tables, the other figures and the sample grids behind collapsible sections."""
+    parts = [f"<p class='notes'>From <code>{html.escape(str(results))}</code>: {len(recs)} records. Cells are "
+             "the mean ± t-based 95 % CI over seeds; costs are per accepted image.</p>",
+             "<nav>" + " · ".join(f"<a href='#{html.escape(c)}'>{html.escape(c)}</a>" for c, *_ in sections) + "</nav>"]
     for ckpt, n, rows, figures, grids, notes in sections:
-        parts.append(f"<h2>{html.escape(ckpt)}</h2><p>{n} samples per seed.</p>{_html_table(rows)}"
-                     f"{_html_paired_table(rows)}"
-                     f"<p class='notes'>Sampler options: {html.escape('; '.join(notes))}</p>")
-        parts.append("<div class='figs'>" + "".join(_img(p, p.stem) for p in figures) + "</div>")
+        first, rest = figures[:2], figures[2:]
+        parts.append(f"<h2 id='{html.escape(ckpt)}'>{html.escape(ckpt)}</h2><p class='headline'>"
+                     f"{html.escape(headline(rows))}</p>{_html_short(rows)}<p class='notes'>"
+                     f"{html.escape(VERDICT_NOTE)} {n} samples per seed.</p>"
+                     "<div class='figs'>" + "".join(_img(p, p.stem) for p in first) + "</div>")
+        paired = _html_paired_table(rows)
+        parts.append(_details("All metrics and costs", _html_table(rows))
+                     + (_details("Each sampler minus base, paired by seed", paired) if paired else "")
+                     + _details("Sampler options", f"<p class='notes'>{html.escape('; '.join(notes))}</p>"))
+        if rest:
+            parts.append(_details(f"More figures ({len(rest)})",
+                                  "<div class='figs'>" + "".join(_img(p, p.stem) for p in rest) + "</div>"))
         if grids:
-            parts.append("<h3>Samples (first seed)</h3><div class='grids'>" + "".join(
+            parts.append(_details("Samples (first seed)", "<div class='grids'>" + "".join(
                 f"<figure>{_img(p, label, 240)}<figcaption>{html.escape(label)}</figcaption></figure>"
-                for label, p in grids) + "</div>")
-    style = ("body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:12px}"
-             "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child{text-align:left}"
-             ".figs img{max-width:48%;margin:4px}.grids{display:flex;flex-wrap:wrap}figure{margin:6px}"
+                for label, p in grids) + "</div>"))
+    style = ("body{font-family:sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em}"
+             "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;"
+             "text-align:right}td:first-child,th:first-child{text-align:left}table.short{font-size:14px}"
+             ".headline{font-size:15px}.notes{font-size:12px;color:#444}.wide{overflow-x:auto}"
+             "details{margin:6px 0}summary{cursor:pointer;font-weight:bold}"
+             ".figs img{max-width:49%;margin:2px}.grids{display:flex;flex-wrap:wrap}figure{margin:6px}"
              "figcaption{text-align:center;font-size:12px}")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>latentrw report</title>"
             f"<style>{style}</style></head><body><h1>latentrw report</h1>{''.join(parts)}</body></html>\n")
