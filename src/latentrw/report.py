@@ -237,10 +237,10 @@ def headline(rows: list[dict], budget: float = 2.0) -> str:
         verdict = {"▲": "better than base in the paired test", "▼": "worse than base in the paired test",
                    "": "not distinguishable from base over these seeds"}[_verdict(r, key)]
         ratio = f", {r['ms'][0] / base['ms'][0]:.1f}× base's time per image" if "ms" in r and "ms" in base else ""
-        return f"{r['label']} ({name} {r[key][0]:.4g} against base's {base[key][0]:.4g}{ratio}; {verdict})"
+        return f"{r['label']} ({name} {r[key][0]:.3g} against base's {base[key][0]:.3g}{ratio}; {verdict})"
 
     if best["label"] == "base":
-        return f"No sampler improves on base's {name} ({base[key][0]:.4g})."
+        return f"No sampler improves on base's {name} ({base[key][0]:.3g})."
     top_cheap = (min if lower else max)(cheap, key=lambda r: r[key][0]) if cheap else None
     if top_cheap is best:
         return f"Best {name}, also within {budget:g}× base's cost: {said(best)}."
