@@ -83,7 +83,7 @@ def test_demo_quick_writes_a_report_of_its_samplers(tmp_path):
     assert {r["sampler"] for r in recs} == {"real", *samplers}  # and the real-vs-real floor
     assert all(r["n"] == 500 and "kid" not in r["metrics"] for r in recs if r["sampler"] != "real")
     page = (tmp_path / "demo" / "report" / "report.html").read_text()
-    assert page.count("<img ") >= len(samplers) + 2 and "<details>" in page and "within 2× base's cost" in page
+    assert page.count("<img ") >= len(samplers) + 2 and "<details>" in page and "within 2× base" in page
 
 
 def _kill_when(proc, ready, timeout=300):
