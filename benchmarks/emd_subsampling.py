@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from latentrw.metrics.emd import emd
 from latentrw.metrics.classifier import HELDOUT_SPLIT
+from latentrw.metrics.emd import emd
 from latentrw.metrics.evaluate import reference
 
 

@@ -26,11 +26,11 @@ from pathlib import Path
 import torch
 
 from latentrw.bench import ORDER
+from latentrw.device import resolve_device
 from latentrw.run import load_run
 from latentrw.sample import draw, make_sampler
 from latentrw.shipped import shipped
 from latentrw.specs import parse_options
-from latentrw.train import resolve_device
 
 
 def _sync(device: torch.device) -> None:

@@ -31,7 +31,7 @@ from latentrw.checkpoint import save_module
 from latentrw.data import load_dataset
 from latentrw.metrics.evaluate import evaluate_samples
 from latentrw.objectives import gradient_penalty
-from latentrw.reweight import WNetwork, critic_loss, critic_gp_weight
+from latentrw.reweight import WNetwork, critic_gp_weight, critic_loss
 from latentrw.run import load_run
 from latentrw.sample import draw, make_sampler
 from latentrw.shipped import shipped
@@ -97,6 +97,7 @@ def main():
     m, l1, l2 = 3.0, 10.0, 3.0
     log = []
     loss = torch.zeros(())
+    acc = None  # the running average of the targets (--avg)
     for r in range(a.rounds):
         if a.refresh and r > 0:
             z_bank = run.prior.sample(a.bank, rng)
@@ -109,7 +110,9 @@ def main():
             loss = critic_loss(critic(xr).flatten(), critic(x_bank[i]).flatten(), wz)
             if gp_w > 0:
                 loss = loss + gp_w * gradient_penalty(critic, xr, x_bank[i], rng)[0]
-            opt_d.zero_grad(); loss.backward(); opt_d.step()
+            opt_d.zero_grad()
+            loss.backward()
+            opt_d.step()
         critic.eval()
         c = chunks(lambda b: critic(b).flatten(), x_bank)
         critic.train()
@@ -122,8 +125,10 @@ def main():
             lo_, hi_ = -10.0, 10.0  # shift so that E target = 1 (the mean penalty, solved exactly)
             for _ in range(50):
                 sh = (lo_ + hi_) / 2
-                if (step - sh).clamp(min=a.floor).mean() > 1: lo_ = sh
-                else: hi_ = sh
+                if (step - sh).clamp(min=a.floor).mean() > 1:
+                    lo_ = sh
+                else:
+                    hi_ = sh
             target = (step - hi_).clamp(min=a.floor)
         if a.avg == "fp":
             acc = target if r == 0 else acc + (target - acc) / (r + 1)
@@ -142,13 +147,16 @@ def main():
                 lw = (h - hstar).pow(2).mean()
             else:
                 lw = -(wi * u[i]).mean() + l1 * (wi.mean() - 1) ** 2 + l2 * F.relu(wi - m).pow(2).mean()
-            opt_w.zero_grad(); lw.backward(); opt_w.step()
+            opt_w.zero_grad()
+            lw.backward()
+            opt_w.step()
         wb = chunks(w, z_bank)
         rho = spearmanr(wb.numpy(), c.numpy()).statistic
         log.append(dict(round=r, t=t, Ew=float(wb.mean()), rho_bank=rho, closs=float(loss.detach()), s=time.time() - t0))
         print(json.dumps(log[-1]), flush=True)
     secs = time.time() - t0
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
     save_module(out / "w.safetensors", w, {"step": a.rounds, "config": w.config, "m": m})
     save_module(out / "critic.safetensors", critic, {"step": a.rounds})
     # held-out Spearman vs the final critic

@@ -33,13 +33,13 @@ from latentrw.metrics.evaluate import append_jsonl, evaluate_samples, record, re
 from latentrw.metrics.features import get_extractor
 from latentrw.report import PAIRED_NOTE, paired_table, summarise
 from latentrw.reweight import ReweightConfig, critic_gp_weight
-from latentrw.w_trainer import STATE, WTrainer
 from latentrw.run import load_run
 from latentrw.sample import draw, make_sampler
 from latentrw.samplers import SAMPLERS as REGISTRY
 from latentrw.samplers.calibrate import D_FILE, CalibrationConfig, calibrate, run_gp_weight
 from latentrw.specs import parse_options
 from latentrw.stats import mean_ci
+from latentrw.w_trainer import STATE, WTrainer
 
 SAMPLERS = "base,latent-rs,latent-rs-ga,latent-sir,latent-ga"
 

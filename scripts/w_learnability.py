@@ -28,8 +28,8 @@ from scipy.stats import spearmanr
 
 from latentrw.checkpoint import load_state_into, load_tensors
 from latentrw.reweight import CRITIC_FILE, WNetwork, load_w
-from latentrw.w_trainer import STATE
 from latentrw.run import load_run
+from latentrw.w_trainer import STATE
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ distributed.init()
 trainer = Trainer(TrainConfig(dataset="25gaussians", model="toy", objective="wgan-gp", prior="gm", batch_size=301,
                               n_critic=1, device="cpu"), "/nonexistent", progress=False)
 grads = {}
-for name, opt, modules in (("D", trainer.opt_d, {"D": trainer.D}),
+for _name, opt, modules in (("D", trainer.opt_d, {"D": trainer.D}),
                            ("G", trainer.opt_g, {"G": trainer.G, "prior": trainer.prior})):
     def capture(*_, _modules=modules, **__):  # record the gradients instead of stepping
         for m, module in _modules.items():

@@ -6,16 +6,16 @@ import shutil
 
 import pytest
 import torch
-
 from helpers import load_strict_json
+
 from latentrw.bench import QUICK_OPTIONS, SUITES, BenchConfig, bench
 from latentrw.errors import CheckpointError, ConfigError, DataError
 from latentrw.fileio import sha256_file
 from latentrw.images import save_grid
 from latentrw.report import build_report, headline, load_results, markdown_table, paired_table, short_rows, summarise
 from latentrw.report_plots import pareto_figure, precision_recall_figure
-from latentrw.screenshot import screenshot
 from latentrw.run import load_run
+from latentrw.screenshot import screenshot
 from latentrw.shipped import available, manifest, shipped
 
 

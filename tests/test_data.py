@@ -5,13 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from latentrw.data import DATASETS, load_dataset
-from latentrw.data import fashion_mnist, idx_images, mnist
+from latentrw.data import DATASETS, fashion_mnist, idx_images, load_dataset, mnist
 from latentrw.data.cache import cache_root
 from latentrw.data.idx import encode_idx, parse_idx, read_idx
 from latentrw.data.synthetic import MODES
 from latentrw.errors import DataError
-
 
 # -- IDX reader ----------------------------------------------------------------
 

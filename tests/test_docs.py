@@ -58,3 +58,12 @@ def test_readme_is_short_and_docs_have_contents_and_no_history():
         contents = set(re.findall(r"^- \[[^\]]+\]\(#([^)]+)\)", text, flags=re.M))
         missing = [h for h in re.findall(r"^## (.+)$", _prose(text), flags=re.M) if _anchor(h) not in contents]
         assert not missing, f"{page.name}: its table of contents lacks {missing}"
+
+
+def test_the_readme_api_example_imports_from_the_public_api():
+    import latentrw
+
+    code = re.search(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S).group(1)
+    names = [n.strip() for line in re.findall(r"^from latentrw import (.+)$", code, flags=re.M) for n in line.split(",")]
+    assert names and set(names) <= set(latentrw.__all__), set(names) - set(latentrw.__all__)
+    assert not re.search(r"^from latentrw\.", code, flags=re.M)  # one import line, from the package itself

@@ -4,13 +4,12 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from helpers import tiny_trainer
 from PIL import Image
 
 from latentrw.cli import main
 from latentrw.errors import DataError
 from latentrw.samples_io import load_npz, load_png_folder
-
-from helpers import tiny_trainer
 
 
 def test_png_folder_round_trip_and_errors(tmp_path):

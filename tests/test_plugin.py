@@ -6,18 +6,18 @@ import textwrap
 
 import pytest
 import torch
+from helpers import TINY_W
 from safetensors.torch import save_file
 
-from helpers import TINY_W
 from latentrw.bench import BenchConfig, bench
 from latentrw.errors import CheckpointError
 from latentrw.models import plugin
 from latentrw.priors import MappedPrior
 from latentrw.reweight import ReweightConfig
-from latentrw.w_trainer import WTrainer
 from latentrw.run import import_run, load_run
 from latentrw.sample import make_sampler
 from latentrw.samplers.calibrate import CalibrationConfig, calibrate
+from latentrw.w_trainer import WTrainer
 
 MODULE = '''
 import torch
@@ -37,6 +37,20 @@ class Critic(nn.Module):
 
 def make_d(width=16):
     return Critic(width)
+
+class ColumnCritic(Critic):  # (N, 1), as StyleGAN2's D gives: one logit per sample
+    def forward(self, x):
+        return self.net(x)
+
+class RowCritic(Critic):  # (1, N): two numbers for two samples, but not one per row
+    def forward(self, x):
+        return self.net(x).T
+
+def make_column_d(width=16):
+    return ColumnCritic(width)
+
+def make_row_d(width=16):
+    return RowCritic(width)
 
 def not_a_module():
     return 3
@@ -103,6 +117,10 @@ def test_import_errors_are_clear(outside):
         import_run(*args, "tiny_outside:make_g", outside / "g.safetensors")
     with pytest.raises(CheckpointError, match="samples of shape"):
         import_run(outside / "run", "mnist", 2, "tiny_outside:make_g", outside / "g.safetensors", g_kwargs={"width": 8})
+    g = ("tiny_outside:make_g", outside / "g.safetensors")
+    with pytest.raises(CheckpointError, match=r"gives \(1, 2\) for 2 samples; it must give one logit each"):
+        import_run(*args, *g, "tiny_outside:make_row_d", outside / "d.safetensors", g_kwargs={"width": 8})
+    assert import_run(*args, *g, "tiny_outside:make_column_d", outside / "d.safetensors", g_kwargs={"width": 8}).is_dir()
 
 
 def test_w_sits_behind_a_frozen_mapping_network(outside):

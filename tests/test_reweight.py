@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import tiny_points, tiny_trainer
 from scipy.stats import spearmanr
 from torch import nn
 
-from helpers import tiny_points, tiny_trainer
 from latentrw.errors import TrainingDiverged
 from latentrw.priors import GaussianPrior
 from latentrw.reweight import ReweightConfig, WNetwork, critic_loss, eq6_ascent, eq6_optimum, w_loss
-from latentrw.w_trainer import WTrainer, train_w
 from latentrw.run import load_run
+from latentrw.w_trainer import WTrainer, train_w
 
 
 class FirstCoordinate(nn.Module):

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from latentrw.priors import GaussianPrior
-from latentrw.samplers import DDLS, DGflow, DOT, DRS, MHGAN, SIR, BaseSampler, Truncation
+from latentrw.samplers import DDLS, DOT, DRS, MHGAN, SIR, BaseSampler, DGflow, Truncation
 
 
 class Logit(nn.Module):
@@ -161,8 +161,8 @@ def test_cli_calibrate_then_every_rival(tmp_path):
     import json
 
     from click.testing import CliRunner
-
     from helpers import load_strict_json, tiny_trainer
+
     from latentrw.cli import main
 
     tiny_trainer(tmp_path / "r", n=80, objective="wgan-gp").fit()

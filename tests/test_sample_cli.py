@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from click.testing import CliRunner
+from helpers import tiny_trainer
 from PIL import Image
 
 from latentrw.cli import main
@@ -13,8 +14,6 @@ from latentrw.objectives import OBJECTIVES
 from latentrw.priors import PRIORS
 from latentrw.run import load_run
 from latentrw.sample import draw_latents, export, generate
-
-from helpers import tiny_trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,16 +5,14 @@ import math
 
 import pytest
 import torch
+from helpers import TINY_W, tiny_points, tiny_trainer
 
 from latentrw.priors import GaussianMixturePrior, UniformPrior
-
 from latentrw.reweight import ReweightConfig
-from latentrw.w_trainer import train_w
 from latentrw.run import load_run
 from latentrw.samplers import SAMPLERS
 from latentrw.samplers.latent import latent_ascent, project, solve_threshold
-
-from helpers import TINY_W, tiny_points, tiny_trainer
+from latentrw.w_trainer import train_w
 
 
 @pytest.fixture(scope="module")

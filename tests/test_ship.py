@@ -3,8 +3,8 @@ import runpy
 from pathlib import Path
 
 import pytest
-
 from helpers import tiny_trainer
+
 from latentrw.shipped import shipped
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ship_checkpoint.py"

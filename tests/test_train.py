@@ -3,14 +3,13 @@ import math
 
 import pytest
 import torch
+from helpers import tiny_trainer
 
 from latentrw.config import TrainConfig
 from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
 from latentrw.objectives import OBJECTIVES
 from latentrw.priors import PRIORS
 from latentrw.run import load_run
-
-from helpers import tiny_trainer
 
 
 def state(module):

@@ -21,9 +21,9 @@ import inspect
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 from latentrw.acceptance import SELECTING, acceptance_histogram
 from latentrw.config import TrainConfig
@@ -83,7 +83,7 @@ class BenchConfig:
     sweeps: tuple[tuple[str, str, tuple], ...] = ()
     metrics: tuple[str, ...] = ()  # empty: every metric of the data kind (IMAGE_METRICS / POINT_METRICS)
 
-    def resolved(self) -> "BenchConfig":
+    def resolved(self) -> BenchConfig:
         if self.suite not in SUITES:
             raise ValueError(f"unknown suite {self.suite!r}; choose from {', '.join(SUITES)}")
         names = self.samplers or tuple(sorted(SAMPLERS.names(), key=lambda s: ORDER.index(s) if s in ORDER else 99))

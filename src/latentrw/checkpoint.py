@@ -8,8 +8,9 @@ constructor config, training step). Nothing is ever unpickled.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from safetensors import SafetensorError

@@ -233,9 +233,9 @@ def reweight(run_dir: Path, gp_weight: float | None, seed: int, out: Path | None
 
     Under `torchrun --nproc-per-node K` each step is split across K processes (latentrw.distributed)."""
     from latentrw.data import load_dataset
+    from latentrw.device import resolve_device
     from latentrw.reweight import ReweightConfig, critic_gp_weight
     from latentrw.run import load_run
-    from latentrw.train import resolve_device
     from latentrw.w_trainer import WTrainer
 
     dev = resolve_device(device)
@@ -281,10 +281,11 @@ def calibrate(run_dir: Path, steps: int, batch_size: int, lr: float, gp_weight: 
               heldout: int, no_platt: bool, seed: int, out: Path | None, device: str, quiet: bool) -> None:
     """Fine-tune and calibrate a copy of the run's D (for drs, mh-gan, sir, ddls, dgflow)."""
     from latentrw.data import load_dataset
+    from latentrw.device import resolve_device
     from latentrw.metrics.features import get_extractor
     from latentrw.run import load_run
-    from latentrw.samplers.calibrate import DIR, CalibrationConfig, calibrate as run_calibration, run_gp_weight
-    from latentrw.train import resolve_device
+    from latentrw.samplers.calibrate import DIR, CalibrationConfig, run_gp_weight
+    from latentrw.samplers.calibrate import calibrate as run_calibration
 
     dev = resolve_device(device)
     run = load_run(run_dir, dev)
@@ -322,10 +323,10 @@ def list_samplers() -> None:
 def figures(run_dir: Path, w_dir: Path | None, out: Path | None, seed: int, device: str) -> None:
     """Draw the paper's figures for a run and its trained w (w histogram; Fig. 2 on 2-D data;
     Fig. 4 samples sorted by acceptance and Fig. 5 latentGA paths on images)."""
+    from latentrw.device import resolve_device
     from latentrw.figures import reweight_figures
     from latentrw.reweight import load_w
     from latentrw.run import load_run
-    from latentrw.train import resolve_device
 
     dev = resolve_device(device)
     w_dir = w_dir or run_dir / "reweight"
@@ -407,9 +408,9 @@ def _make_sampler(run, run_dir: Path, sampler: str, w_dir: Path | None, batch_si
 def sample(run_dir: Path, n: int, out: Path, seed: int, batch_size: int, device: str, no_png: bool,
            shard_size: int | None, sampler: str, w_dir: Path | None, **sampler_options) -> None:
     """Draw N samples from a trained run (with a post-hoc sampler) and export them."""
+    from latentrw.device import resolve_device
     from latentrw.run import load_run
     from latentrw.sample import export
-    from latentrw.train import resolve_device
 
     run = load_run(run_dir, resolve_device(device))
     chosen = _make_sampler(run, run_dir, sampler, w_dir, batch_size, **sampler_options)
@@ -452,12 +453,12 @@ def evaluate(source: Path, dataset: str | None, n: int, seed: int, metrics: str,
     Under `torchrun --nproc-per-node K` the feature extraction is split across K processes."""
     from latentrw import distributed
     from latentrw.data import as_exported
+    from latentrw.device import resolve_device
     from latentrw.metrics.evaluate import ALL_METRICS, append_jsonl, evaluate_samples, floor, record, reference
     from latentrw.metrics.features import classifier_extractor
     from latentrw.run import CONFIG, load_run
     from latentrw.sample import draw
     from latentrw.samples_io import load_npz, load_png_folder
-    from latentrw.train import resolve_device
 
     chosen = tuple(m.strip() for m in metrics.split(",") if m.strip())
     unknown = sorted(set(chosen) - set(ALL_METRICS))
@@ -568,8 +569,8 @@ def bench(suite: str, samplers: str | None, checkpoints: str | None, seeds: str 
     """Every sampler on the suite's shipped checkpoints, seeds apart: OUT/results.jsonl (resumable)."""
     from latentrw.bench import QUICK_OPTIONS, BenchConfig
     from latentrw.bench import bench as run_bench
+    from latentrw.device import resolve_device
     from latentrw.specs import parse_options, parse_sweep
-    from latentrw.train import resolve_device
 
     options = {k: dict(v) for k, v in (QUICK_OPTIONS if quick else {}).items()}
     try:
@@ -619,9 +620,9 @@ def demo(quick: bool, full: bool, out: Path | None, device: str) -> None:
     """The shipped MNIST generators, improved by latent reweighting and its rivals: evaluated, and an HTML report."""
     from latentrw.bench import bench as run_bench
     from latentrw.bench import demo_config
+    from latentrw.device import resolve_device
     from latentrw.progress import Stopwatch, machine
     from latentrw.report import build_report
-    from latentrw.train import resolve_device
 
     if quick and full:
         raise click.UsageError("--quick and --full exclude each other")

@@ -71,7 +71,7 @@ class TrainConfig:
     eval_every: int = 0  # epochs between quality evaluations logged to log.jsonl; 0 = never
     eval_n: int = 2000  # samples per such evaluation (against the test split)
 
-    def resolve(self, dataset_kind: str | None = None) -> "TrainConfig":
+    def resolve(self, dataset_kind: str | None = None) -> TrainConfig:
         """Return a copy with every default filled in; raise :class:`ConfigError` on bad values."""
         from latentrw.data import DATASETS
         from latentrw.models import MODELS
@@ -124,7 +124,7 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         if not isinstance(d, dict):
             raise ConfigError("a training config must be a JSON object")
         known = {f.name for f in dataclasses.fields(cls)}
@@ -140,7 +140,7 @@ class TrainConfig:
         return cls(**d)
 
     @classmethod
-    def load(cls, path: Path) -> "TrainConfig":
+    def load(cls, path: Path) -> TrainConfig:
         try:
             return cls.from_dict(json.loads(Path(path).read_text()))
         except (OSError, ValueError, TypeError) as exc:  # ValueError: bad JSON or not UTF-8

@@ -134,7 +134,7 @@ class MappedPrior(Prior):
         self.base, self.mapping = base, mapping
         self.config = {"z_dim": self.z_dim, "base": base_name, "base_config": base.config, "mapping": spec}
 
-    def train(self, mode: bool = True) -> "MappedPrior":
+    def train(self, mode: bool = True) -> MappedPrior:
         super().train(mode)
         self.mapping.eval()  # frozen: no dropout or batch-norm updates even inside a training loop
         return self

@@ -10,7 +10,8 @@ import os
 import platform
 import sys
 import time
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 
 def clock(seconds: float) -> str:

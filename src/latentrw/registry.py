@@ -3,7 +3,8 @@ touches only its own file and the CLI lists the choices from here."""
 
 from __future__ import annotations
 
-from typing import Generic, Iterator, TypeVar
+from collections.abc import Iterator
+from typing import Generic, TypeVar
 
 from latentrw.errors import LatentrwError
 

@@ -23,8 +23,14 @@ from pathlib import Path
 
 from latentrw.errors import DataError
 from latentrw.fileio import sha256_file
-from latentrw.report_plots import (plot_class_histograms, plot_pareto, plot_precision_recall, plot_sample_overview,
-                                   plot_tradeoffs, plot_training_log)
+from latentrw.report_plots import (
+    plot_class_histograms,
+    plot_pareto,
+    plot_precision_recall,
+    plot_sample_overview,
+    plot_tradeoffs,
+    plot_training_log,
+)
 from latentrw.stats import mean_ci, paired_diff_ci
 
 METRICS = ("fid", "kid", "precision", "recall", "density", "coverage", "emd", "in_between", "kl_uniform")

@@ -115,7 +115,7 @@ class ReweightConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ReweightConfig":
+    def from_dict(cls, d: dict) -> ReweightConfig:
         names = {f.name for f in fields(cls)}
         return cls(**{k: (tuple(v) if k == "betas" else v) for k, v in d.items() if k in names})
 

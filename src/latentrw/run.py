@@ -102,6 +102,42 @@ def _from_train_state(path: Path, device: torch.device | str) -> tuple[torch.nn.
     return G.to(device), D.to(device), prior.to(device), step
 
 
+def _outside_module(spec: str, kwargs: dict | None, weights: Path | str) -> torch.nn.Module:
+    """Build ``spec``'s module (trusted: you named it) and load its safetensors state dict."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from latentrw.models.plugin import build_plugin, trust
+
+    trust(spec)
+    model = build_plugin({"factory": spec, "kwargs": kwargs or {}})
+    try:
+        tensors = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{weights}: not a safetensors state dict ({exc}); `latentrw convert` turns a "
+                              f".pt into one") from exc
+    load_state_into(model, tensors, Path(weights))
+    return model.eval()
+
+
+def _check_shapes(G: torch.nn.Module, D: torch.nn.Module, prior: Prior, sample_shape: tuple, generator: str,
+                  dataset: str) -> None:
+    """What the rest of latentrw relies on: G takes the prior's latents to ``sample_shape``, and D
+    gives one logit per sample, as (N,) or (N, 1)."""
+    with torch.no_grad():
+        try:
+            x = G(prior.sample(2, torch.Generator().manual_seed(0)))
+        except RuntimeError as exc:
+            raise CheckpointError(f"{generator} does not take {prior.z_dim}-d latents: {exc}") from exc
+        if tuple(x.shape[1:]) != sample_shape:
+            raise CheckpointError(f"{generator} makes samples of shape {tuple(x.shape[1:])}, but {dataset} samples "
+                                  f"are {sample_shape}")
+        d = D(x)
+    if tuple(d.shape) not in ((2,), (2, 1)):
+        raise CheckpointError(f"the discriminator gives {tuple(d.shape)} for 2 samples; it must give one logit each, "
+                              "as (N,) or (N, 1)")
+
+
 def import_run(out: Path | str, dataset: str, z_dim: int, generator: str, g_weights: Path | str,
                discriminator: str | None = None, d_weights: Path | str | None = None, prior: str = "gaussian",
                g_kwargs: dict | None = None, d_kwargs: dict | None = None, gp_weight: float | None = None,
@@ -123,39 +159,23 @@ def import_run(out: Path | str, dataset: str, z_dim: int, generator: str, g_weig
     ``mapping`` (with ``mapping_weights``, ``mapping_kwargs``) declares a frozen mapping network
     in front of G, as StyleGAN's z -> W: G then takes ``mapping(z)``, and w, latentRS and
     latentGA work on that intermediate latent (:class:`~latentrw.priors.MappedPrior`)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     from latentrw.checkpoint import save_module, save_tensors
     from latentrw.data import DATASETS, load_dataset
     from latentrw.fileio import atomic_write_json
     from latentrw.models import MODELS
-    from latentrw.models.plugin import build_plugin, trust
 
     out = Path(out)
     if dataset not in DATASETS:
         raise CheckpointError(f"unknown dataset {dataset!r}; choose one of: {', '.join(DATASETS.names())}")
     data = load_dataset(dataset)
-
-    def plugin(spec: str, kwargs: dict | None, weights: Path | str) -> torch.nn.Module:
-        trust(spec)
-        model = build_plugin({"factory": spec, "kwargs": kwargs or {}})
-        try:
-            tensors = load_file(str(weights))
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise CheckpointError(f"{weights}: not a safetensors state dict ({exc}); `latentrw convert` turns a "
-                                  f".pt into one") from exc
-        load_state_into(model, tensors, Path(weights))
-        return model.eval()
-
-    G = plugin(generator, g_kwargs, g_weights)
+    G = _outside_module(generator, g_kwargs, g_weights)
     if discriminator is not None:
         if d_weights is None:
             raise CheckpointError("a discriminator needs its weights (d_weights)")
-        D, d_head = plugin(discriminator, d_kwargs, d_weights), {"family": PLUGIN}
+        D, d_head = _outside_module(discriminator, d_kwargs, d_weights), {"family": PLUGIN}
     else:
         family = "mlp" if data.kind == "image" else "toy"
-        D = getattr(MODELS.get(family), "discriminator")(in_shape=data.sample_shape)
+        D = MODELS.get(family).discriminator(in_shape=data.sample_shape)
         d_head = {"family": family}
     prior_model = build_prior(prior, {"z_dim": z_dim})
     if mapping is None and (mapping_weights is not None or mapping_kwargs):
@@ -164,22 +184,12 @@ def import_run(out: Path | str, dataset: str, z_dim: int, generator: str, g_weig
         if mapping_weights is None:
             raise CheckpointError("a mapping network needs its weights (mapping_weights)")
         try:
-            prior_model = MappedPrior(prior_model, plugin(mapping, mapping_kwargs, mapping_weights), prior)
+            prior_model = MappedPrior(prior_model, _outside_module(mapping, mapping_kwargs, mapping_weights), prior)
         except (RuntimeError, ValueError) as exc:
             raise CheckpointError(f"the mapping {mapping} does not take {z_dim}-d latents from the {prior} prior "
                                   f"to flat vectors: {exc}") from exc
-    with torch.no_grad():  # the shapes the rest of latentrw relies on
-        try:
-            x = G(prior_model.sample(2, torch.Generator().manual_seed(0)))
-        except RuntimeError as exc:
-            raise CheckpointError(f"{generator} does not take {prior_model.z_dim}-d latents"
-                                  f"{' (the mapping output)' if mapping else ''}: {exc}") from exc
-        if tuple(x.shape[1:]) != data.sample_shape:
-            raise CheckpointError(f"{generator} makes samples of shape {tuple(x.shape[1:])}, but {dataset} samples "
-                                  f"are {data.sample_shape}")
-        d = D(x)
-        if d.numel() != 2:
-            raise CheckpointError(f"the discriminator gives {tuple(d.shape)} for 2 samples; it must give one logit each")
+    _check_shapes(G, D, prior_model, data.sample_shape, f"{generator}{' (after the mapping)' if mapping else ''}",
+                  dataset)
     out.mkdir(parents=True, exist_ok=True)
     config = TrainConfig(dataset=dataset, model=PLUGIN, prior=prior, z_dim=z_dim, gp_weight=gp_weight, epochs=1)
     atomic_write_json(out / CONFIG, config.to_dict())

@@ -13,7 +13,8 @@ from latentrw.images import save_grid, save_pngs, save_scatter
 from latentrw.priors import Prior
 from latentrw.run import Run
 from latentrw.samplers.base import SAMPLERS, BaseSampler, ProposalStream, SampleBatch, Sampler
-from latentrw.samplers.calibrate import DIR as CALIBRATED_DIR, load_calibrated
+from latentrw.samplers.calibrate import DIR as CALIBRATED_DIR
+from latentrw.samplers.calibrate import load_calibrated
 
 
 def draw_latents(prior: Prior, n: int, seed: int) -> torch.Tensor:

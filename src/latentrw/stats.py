@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
-
-from scipy import stats
+from collections.abc import Sequence
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -19,6 +17,8 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
     if n == 1:
         return mean, math.nan, math.inf
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    from scipy import stats  # here: scipy.stats takes 1.5 s to import, and most commands never need it
+
     return mean, std, float(stats.t.ppf((1 + level) / 2, n - 1)) * std / math.sqrt(n)
 
 

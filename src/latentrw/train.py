@@ -14,17 +14,24 @@ import math
 import signal
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import torch
 from tqdm.auto import tqdm
 
 from latentrw import distributed
-from latentrw.checkpoint import (load_state_into, load_tensors, optimizer_from_tensors, optimizer_to_tensors,
-                                 save_module, save_tensors)
+from latentrw.checkpoint import (
+    load_state_into,
+    load_tensors,
+    optimizer_from_tensors,
+    optimizer_to_tensors,
+    save_module,
+    save_tensors,
+)
 from latentrw.config import TrainConfig
 from latentrw.data import Dataset, as_exported, load_dataset, to_uint8_images
+from latentrw.device import resolve_device
 from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
 from latentrw.fileio import atomic_write_json, truncate_jsonl
 from latentrw.images import save_grid, save_scatter
@@ -42,14 +49,6 @@ def _kept(run_dir: Path) -> str:
 
 _RETRY = ("Retrain into a new --out with lower learning rates (--lr-g/--lr-d), a gradient penalty "
           "objective or another seed: resuming would repeat the same steps.")
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu")
-    return torch.device(name)
 
 
 def _epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
@@ -165,7 +164,7 @@ class Trainer:
             # A generator's state is device-specific: moving a run between CPU and GPU continues
             # with a fresh stream seeded by (seed, step) -- valid, but not bit-identical.
             warnings.warn(f"resuming a {head.get('device')} run on {self.device.type}: the latent RNG "
-                          "is reseeded, so results differ from an uninterrupted run")
+                          "is reseeded, so results differ from an uninterrupted run", stacklevel=2)
             self.rng.manual_seed(self.cfg.seed * 1_000_003 + self.step)
         torch.set_rng_state(tensors["rng.global"])
         if "rng.cuda" in tensors and self.device.type == "cuda":

@@ -13,8 +13,8 @@ import copy
 import json
 import math
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -23,8 +23,14 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from latentrw import distributed
-from latentrw.checkpoint import (load_state_into, load_tensors, optimizer_from_tensors, optimizer_to_tensors,
-                                 save_module, save_tensors)
+from latentrw.checkpoint import (
+    load_state_into,
+    load_tensors,
+    optimizer_from_tensors,
+    optimizer_to_tensors,
+    save_module,
+    save_tensors,
+)
 from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
 from latentrw.fileio import atomic_write_json, truncate_jsonl
 from latentrw.objectives import gradient_penalty

@@ -7,14 +7,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 from latentrw.data import fashion_mnist, idx_images, mnist, synthetic, user
 from latentrw.data.dataset import Dataset, as_exported, quantize_images, to_uint8_images
 from latentrw.registry import Registry
+
 
 @dataclass(frozen=True)
 class DatasetEntry:

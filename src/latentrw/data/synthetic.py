@@ -12,7 +12,7 @@ numpy's PCG64 generator is used so the points are identical on every platform.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

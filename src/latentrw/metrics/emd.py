@@ -13,7 +13,6 @@ measured by ``benchmarks/emd_subsampling.py`` and quoted in the README.
 from __future__ import annotations
 
 import numpy as np
-import ot
 import torch
 
 from latentrw.metrics.prdc import pairwise_distances
@@ -30,6 +29,8 @@ def emd(a, b, max_iter: int = 10_000_000, weights_a=None) -> float:
     cost = pairwise_distances(torch.from_numpy(a), torch.from_numpy(b)).numpy()
     wa = np.full(len(a), 1.0 / len(a)) if weights_a is None else _np64(weights_a) / _np64(weights_a).sum()
     wb = np.full(len(b), 1.0 / len(b))
+    import ot  # here, not at the top: POT imports scikit-learn, 2.5 s that most commands never need
+
     value, log = ot.emd2(wa, wb, cost, numItermax=max_iter, log=True)
     if log["result_code"] != 1:
         raise RuntimeError(f"EMD solver did not reach the optimum ({log['warning']}); raise max_iter")

@@ -15,13 +15,13 @@ shows what a perfect generator would score.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import platform
 import time
 from pathlib import Path
 
 import numpy as np
-import ot
 import torch
 
 import latentrw
@@ -149,7 +149,7 @@ def record(dataset: str, source: str, sampler: str | None, seed: int, n: int, me
             "seed": seed, "n": n, "metrics": metrics, "feature_extractor": ref.extractor.hash,
             "reference": {"split": ref.split, "n": len(ref.features)}, "protocol": PROTOCOL,
             "versions": {"latentrw": latentrw.__version__, "torch": torch.__version__, "numpy": np.__version__,
-                         "pot": ot.__version__, "python": platform.python_version()}, **extra}
+                         "pot": importlib.metadata.version("pot"), "python": platform.python_version()}, **extra}
 
 
 def append_jsonl(path: Path, rec: dict) -> None:

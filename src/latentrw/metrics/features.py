@@ -8,9 +8,9 @@ see :mod:`latentrw.metrics.classifier`), verified against a pinned sha256 before
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 from tqdm.auto import tqdm
@@ -55,10 +55,10 @@ class FeatureExtractor:
         feats, logits = [], []
         for i in tqdm(range(0, len(mine), batch_size), desc=f"features ({self.name})", disable=not progress,
                       dynamic_ncols=True, leave=False):
-            f, l = self.fn(mine[i:i + batch_size].to(self.device).float())
+            f, lg = self.fn(mine[i:i + batch_size].to(self.device).float())
             feats.append(f.double().cpu())
-            if l is not None:
-                logits.append(l.double().cpu())
+            if lg is not None:
+                logits.append(lg.double().cpu())
         if distributed.world() == 1:
             return torch.cat(feats), (torch.cat(logits) if logits else None)
         # Every rank must join the same collectives, also one whose slice is empty: probe one sample.

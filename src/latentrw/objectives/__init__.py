@@ -6,8 +6,8 @@ The one training loop (:mod:`latentrw.train`) reads everything it needs from an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from torch import Tensor
 

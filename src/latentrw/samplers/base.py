@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterator, Protocol
+from typing import Protocol
 
 import torch
 
@@ -81,7 +82,7 @@ class ProposalStream:
         self._start(prior, int(torch.randint(0, 2**31, (1,), generator=generator)))
 
     @classmethod
-    def from_seed(cls, prior: Prior, seed: int) -> "ProposalStream":
+    def from_seed(cls, prior: Prior, seed: int) -> ProposalStream:
         """A stream whose block b is seeded by (seed, b) directly."""
         stream = cls.__new__(cls)
         stream._start(prior, seed)
@@ -139,7 +140,7 @@ class Sampler:
             raise ValueError("batch_size must be >= 1")
         self.batch_size = batch_size
 
-    def fit(self, models: Models, data=None) -> "Sampler":
+    def fit(self, models: Models, data=None) -> Sampler:
         self.models_ = models
         return self
 
@@ -159,7 +160,7 @@ class Sampler:
         return self.sample_from(n, ProposalStream(self.models_.prior, generator))
 
     @torch.no_grad()
-    def sample_from(self, n: int, proposals: "ProposalStream") -> SampleBatch:
+    def sample_from(self, n: int, proposals: ProposalStream) -> SampleBatch:
         """Exactly ``n`` samples drawing latents from ``proposals`` (a fresh stream)."""
         if not hasattr(self, "models_"):
             raise RuntimeError(f"{self.name}: call fit(models) before sample()")
@@ -182,7 +183,7 @@ class Sampler:
             return self.models_.G(z[:0]).cpu()
         return torch.cat([self.models_.G(z[i:i + self.batch_size]).cpu() for i in range(0, len(z), self.batch_size)])
 
-    def _empty(self, cost: "Cost") -> "SampleBatch":
+    def _empty(self, cost: Cost) -> SampleBatch:
         """The batch of n = 0 samples."""
         prior = self.models_.prior
         z = torch.empty(0, prior.z_dim, device=prior.device)
@@ -215,7 +216,7 @@ class LatentDynamics(Sampler):
 
     steps: int
 
-    def fit(self, models: Models, data=None) -> "LatentDynamics":
+    def fit(self, models: Models, data=None) -> LatentDynamics:
         if isinstance(models.prior, UniformPrior):
             raise ValueError(f"{self.name}: its diffusion leaves the uniform prior's cube; use a Gaussian prior")
         if not models.prior.has_density:  # DDLS's energy has log p(z); DGflow's noise would leave W's support

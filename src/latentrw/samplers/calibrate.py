@@ -135,14 +135,7 @@ def calibrate(run, real: torch.Tensor, config: CalibrationConfig, out_dir: Path 
         x_real = train_real[torch.randint(len(train_real), (cfg.batch_size,), generator=g, device=dev)]
         with torch.no_grad():
             x_fake = run.G(run.prior.sample(cfg.batch_size, g))
-        d_real, d_fake = D(x_real).reshape(-1), D(x_fake).reshape(-1)
-        loss = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real)) + \
-            F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
-        if cfg.gp_weight > 0:
-            loss = loss + cfg.gp_weight * gradient_penalty(D, x_real, x_fake, g)[0]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loss = _bce_step(D, opt, x_real, x_fake, cfg.gp_weight, g)
         if not torch.isfinite(loss):
             raise TrainingDiverged(f"calibration diverged at step {step} (loss {float(loss)}); lower --lr")
         if step % cfg.eval_every == 0 or step == cfg.steps:
@@ -152,12 +145,30 @@ def calibrate(run, real: torch.Tensor, config: CalibrationConfig, out_dir: Path 
     D.eval()
     info = {"config": asdict(cfg), "chosen_step": chosen, "heldout_emd": best[0], "platt": [a, b], "log": log}
     if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        _, d_header = load_tensors(run.path / "D.safetensors")
-        save_module(out / D_FILE, D, {**d_header, "platt": [a, b], "chosen_step": chosen})
-        atomic_write_json(out / LOG_FILE, info)
+        _save(Path(out_dir), run, D, info)
     return CalibratedLogit(D, a, b), info
+
+
+def _bce_step(D: nn.Module, opt: torch.optim.Optimizer, x_real: torch.Tensor, x_fake: torch.Tensor,
+              gp_weight: float, g: torch.Generator) -> torch.Tensor:
+    """One step of binary cross-entropy (real 1, fake 0), with the run's gradient penalty if any."""
+    d_real, d_fake = D(x_real).reshape(-1), D(x_fake).reshape(-1)
+    loss = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real)) + \
+        F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+    if gp_weight > 0:
+        loss = loss + gp_weight * gradient_penalty(D, x_real, x_fake, g)[0]
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
+def _save(out: Path, run, D: nn.Module, info: dict) -> None:
+    """The calibrated D (the run's D header, plus Platt's a, b and the chosen step) and the log."""
+    out.mkdir(parents=True, exist_ok=True)
+    _, d_header = load_tensors(run.path / "D.safetensors")
+    save_module(out / D_FILE, D, {**d_header, "platt": info["platt"], "chosen_step": info["chosen_step"]})
+    atomic_write_json(out / LOG_FILE, info)
 
 
 def load_calibrated(directory: Path | str, device: torch.device | str = "cpu") -> CalibratedLogit:

@@ -16,7 +16,16 @@ from __future__ import annotations
 
 import torch
 
-from latentrw.samplers.base import PILOT_SEED, SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler, value_and_grad
+from latentrw.samplers.base import (
+    PILOT_SEED,
+    SAMPLERS,
+    Cost,
+    Models,
+    ProposalStream,
+    SampleBatch,
+    Sampler,
+    value_and_grad,
+)
 from latentrw.samplers.latent import project, resolve_project
 
 DELTA = 1e-3  # δ of Tanaka's Algorithm 2
@@ -40,7 +49,7 @@ class DOT(Sampler):
         self.lr, self.steps, self.project, self.pilot, self.pilot_seed = lr, steps, project, pilot, pilot_seed
 
     @torch.no_grad()
-    def fit(self, models: Models, data=None) -> "DOT":
+    def fit(self, models: Models, data=None) -> DOT:
         self.project_ = resolve_project(self.name, self.project, models.prior)
         super().fit(models)
         z = ProposalStream.from_seed(models.prior, self.pilot_seed).take(self.pilot)

@@ -15,8 +15,16 @@ from __future__ import annotations
 
 import torch
 
-from latentrw.samplers.base import (PILOT_SEED, SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler,
-                                    check_proposal_budget)
+from latentrw.samplers.base import (
+    PILOT_SEED,
+    SAMPLERS,
+    Cost,
+    Models,
+    ProposalStream,
+    SampleBatch,
+    Sampler,
+    check_proposal_budget,
+)
 
 EPS = 1e-6  # ε of Azadi et al. (numerical stability)
 
@@ -45,7 +53,7 @@ class DRS(Sampler):
         self.disc, self.gamma, self.percentile, self.pilot, self.pilot_seed = disc, gamma, percentile, pilot, pilot_seed
 
     @torch.no_grad()
-    def fit(self, models: Models, data=None) -> "DRS":
+    def fit(self, models: Models, data=None) -> DRS:
         super().fit(models)
         cost = Cost()
         z = ProposalStream.from_seed(models.prior, self.pilot_seed).take(self.pilot)

@@ -23,8 +23,17 @@ from __future__ import annotations
 import torch
 
 from latentrw.priors import GaussianPrior, Prior, UniformPrior
-from latentrw.samplers.base import (BLOCK, PILOT_SEED, SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler,
-                                    check_proposal_budget)
+from latentrw.samplers.base import (
+    BLOCK,
+    PILOT_SEED,
+    SAMPLERS,
+    Cost,
+    Models,
+    ProposalStream,
+    SampleBatch,
+    Sampler,
+    check_proposal_budget,
+)
 
 GA_MODES = ("log", "plain")
 
@@ -124,7 +133,7 @@ class LatentRS(Sampler):
         self.w, self.m, self.acceptance, self.pilot, self.pilot_seed = w, m, acceptance, pilot, pilot_seed
 
     @torch.no_grad()
-    def fit(self, models: Models, data=None) -> "LatentRS":
+    def fit(self, models: Models, data=None) -> LatentRS:
         check_w(self.w, models.prior, self.name)
         super().fit(models)
         z = ProposalStream.from_seed(models.prior, self.pilot_seed).take(self.pilot)
@@ -196,7 +205,7 @@ class LatentGA(Sampler):
             raise ValueError(f"mode must be one of {GA_MODES}, not {mode!r}")
         self.w, self.steps, self.step_size, self.mode, self.project = w, steps, step_size, mode, project
 
-    def fit(self, models: Models, data=None) -> "LatentGA":
+    def fit(self, models: Models, data=None) -> LatentGA:
         check_w(self.w, models.prior, self.name)
         self.project_ = resolve_project(self.name, self.project, models.prior, " (--no-ga-project)")
         return super().fit(models)
@@ -229,7 +238,7 @@ class LatentRSGA(LatentRS):
     def params(self) -> dict:
         return {**self.ga.params(), **super().params()}
 
-    def fit(self, models: Models, data=None) -> "LatentRSGA":
+    def fit(self, models: Models, data=None) -> LatentRSGA:
         self.ga.fit(models)
         return super().fit(models)
 
@@ -250,7 +259,7 @@ class LatentSIR(Sampler):
             raise ValueError("k must be >= 1")
         self.w, self.k = w, k
 
-    def fit(self, models: Models, data=None) -> "LatentSIR":
+    def fit(self, models: Models, data=None) -> LatentSIR:
         check_w(self.w, models.prior, self.name)
         return super().fit(models)
 

@@ -35,7 +35,7 @@ class MHGAN(Sampler):
             raise ValueError("k must be >= 1")
         self.disc, self.k = disc, k
 
-    def fit(self, models: Models, data: torch.Tensor | None = None) -> "MHGAN":
+    def fit(self, models: Models, data: torch.Tensor | None = None) -> MHGAN:
         """``data``: real samples (model scale) to start the chains from."""
         if data is None or len(data) == 0:
             raise ValueError(f"{self.name}: fit(models, data) needs real samples to start its chains")

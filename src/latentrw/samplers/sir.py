@@ -28,7 +28,7 @@ class SIR(Sampler):
             raise ValueError("k must be >= 1")
         self.disc, self.k = disc, k
 
-    def fit(self, models: Models, data=None) -> "SIR":
+    def fit(self, models: Models, data=None) -> SIR:
         return super().fit(models)
 
     def _sample(self, n: int, proposals: ProposalStream) -> SampleBatch:

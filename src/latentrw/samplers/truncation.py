@@ -32,7 +32,7 @@ class Truncation(Sampler):
             raise ValueError("psi must be > 0")
         self.psi = psi
 
-    def fit(self, models: Models, data=None) -> "Truncation":
+    def fit(self, models: Models, data=None) -> Truncation:
         if not isinstance(models.prior, GaussianPrior):
             raise ValueError(f"{self.name}: the truncation trick needs the Gaussian prior, not "
                              f"{type(models.prior).__name__}")
