@@ -1,0 +1,5 @@
+"""``python -m latentrw.cli``."""
+
+from latentrw.cli import main
+
+main()
