@@ -3,6 +3,7 @@
 import json
 import math
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -166,6 +167,7 @@ def test_bench_synthetic_quick_end_to_end_and_resumes(tmp_path, monkeypatch):
         bench(changed, results, progress=lambda s: None)
     with pytest.raises(ValueError, match="takes no option"):
         BenchConfig("synthetic", sweeps=(("drs", "psi", (1.0,)),)).resolved()
+    (tmp_path / "x" / "swissroll").mkdir(parents=True)
     with pytest.raises(ValueError, match="share a name"):
         BenchConfig("synthetic", checkpoints=("swissroll", str(tmp_path / "x" / "swissroll"))).resolved()
     monkeypatch.setitem(SUITES, "fashion-mnist", ())
@@ -218,3 +220,21 @@ def test_sample_and_evaluate_take_a_shipped_checkpoint_name(tmp_path):
     assert (tmp_path / "s" / "samples.npz").is_file()
     out = CliRunner().invoke(main, ["evaluate", "not-a-checkpoint"])
     assert out.exit_code != 0 and "neither an existing path nor a shipped checkpoint" in out.output
+
+
+def test_a_shipped_name_and_a_folder_resolve_the_same_way_in_every_command(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from latentrw.cli import main
+    from latentrw.shipped import resolve
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "swissroll").mkdir()  # a folder that shares a shipped checkpoint's name
+    assert resolve("swissroll") == ("swissroll", shipped("swissroll"))  # the bare name: the shipped one
+    assert resolve("./swissroll") == ("swissroll", Path("swissroll"))  # written as a path: the folder
+    with pytest.raises(CheckpointError, match="neither an existing path nor a shipped checkpoint"):
+        resolve("nope")
+    out = CliRunner().invoke(main, ["sample", "./swissroll", "--n", "5", "--out", str(tmp_path / "s")])
+    assert out.exit_code != 0 and "not a trained run directory" in out.output  # the folder was taken, as written
+    out = CliRunner().invoke(main, ["sample", "swissroll", "--n", "5", "--out", str(tmp_path / "s")])
+    assert out.exit_code == 0, out.output

@@ -39,7 +39,7 @@ from latentrw.run import CONFIG, G_FILE, LOG, load_run
 from latentrw.sample import draw, make_sampler
 from latentrw.samplers import SAMPLERS
 from latentrw.samplers.base import ProposalStream
-from latentrw.shipped import available, shipped
+from latentrw.shipped import resolve
 
 SUITES: dict[str, tuple[str, ...]] = {  # the shipped checkpoints of each suite
     "synthetic": ("swissroll", "25gaussians"),
@@ -98,7 +98,7 @@ class BenchConfig:
         checkpoints = self.checkpoints or SUITES[self.suite]
         if not checkpoints:
             raise ValueError(f"suite {self.suite!r} has no shipped checkpoint yet")
-        names_of = [_checkpoint_name(c) for c in checkpoints]
+        names_of = [resolve(c)[0] for c in checkpoints]
         if len(set(names_of)) != len(names_of):
             raise ValueError(f"checkpoints {', '.join(checkpoints)} share a name; give run directories distinct names")
         if set(self.metrics) - set(ALL_METRICS):
@@ -127,36 +127,23 @@ def _artifact(path: Path, results: Path) -> dict:
     return {"path": str(path.relative_to(results.parent)), "sha256": sha256_file(path)}
 
 
-def _checkpoint_name(name: str) -> str:
-    return name if name in available() else Path(name).name
-
-
-def _is_points(ckpt: str) -> bool:
+def _is_points(run_dir: Path) -> bool:
     """Whether a checkpoint's dataset is 2-D points (read from its config, nothing loaded)."""
-    dataset = TrainConfig.load(_checkpoint_dir(ckpt)[1] / CONFIG).dataset
-    return DATASETS.get(dataset).kind == "points"
-
-
-def _checkpoint_dir(name: str) -> tuple[str, Path]:
-    """A shipped checkpoint's name (which wins over a folder of the same name), else a run directory."""
-    if name in available() or not Path(name).is_dir():
-        return name, shipped(name)
-    return Path(name).name, Path(name)
+    return DATASETS.get(TrainConfig.load(run_dir / CONFIG).dataset).kind == "points"
 
 
 class _Bench:
     """One checkpoint's part of a bench: its run, reference and where records go."""
 
-    def __init__(self, config: BenchConfig, results: Path, ckpt: str, device, progress):
+    def __init__(self, config: BenchConfig, results: Path, name: str, run_dir: Path, device, progress):
         self.config, self.results, self.progress = config, results, progress
-        self.name, self.run_dir = _checkpoint_dir(ckpt)
+        self.name, self.run_dir = name, run_dir
         self.run = load_run(self.run_dir, device)
         self.dataset = self.run.config.dataset
         self.ref = reference(self.dataset)
         self.image = self.ref.data.kind == "image"
         self.art = results.parent / "artifacts"
         self.art.mkdir(exist_ok=True)
-        self.g_sha256 = sha256_file(self.run_dir / G_FILE)
 
     def make(self, name: str, options: dict):
         """The fitted sampler, or None (said, not recorded) when it does not apply to this
@@ -257,16 +244,17 @@ def bench(config: BenchConfig, results: Path | str, device: str = "cpu",
     results.parent.mkdir(parents=True, exist_ok=True)
     drop_partial_line(results)
     done = _done(results)
-    g_sha256 = {c: sha256_file(_checkpoint_dir(c)[1] / G_FILE) for c in config.checkpoints}
-    todo = [t for t in _plan(config) if _todo(results, done, t, _fingerprint(config, t, g_sha256[t.checkpoint]))]
+    where = {c: _Where(*resolve(c)) for c in config.checkpoints}  # resolved and verified once
+    todo = [t for t in _plan(config) if _todo(results, done, where[t.checkpoint].name, t,
+                                              _fingerprint(config, t, where[t.checkpoint]))]
     bar = Progress(len(todo), echo=progress)
     skipped: set[tuple[str, str]] = set()  # (checkpoint, sampler) that does not apply
     n_skipped = 0
     for ckpt in dict.fromkeys(t.checkpoint for t in todo):
-        b = _Bench(config, results, ckpt, device, bar.note)
+        b = _Bench(config, results, where[ckpt].name, where[ckpt].run_dir, device, bar.note)
         samplers: dict[str, object] = {}
         for t in (t for t in todo if t.checkpoint == ckpt):
-            fp = _fingerprint(config, t, b.g_sha256)
+            fp = _fingerprint(config, t, where[ckpt])
             if t.sampler == "real":
                 b.floor(fp)
                 bar.advance(f"{b.name} {FLOOR}")
@@ -287,22 +275,28 @@ def bench(config: BenchConfig, results: Path | str, device: str = "cpu",
     return results
 
 
-def _fingerprint(config: BenchConfig, task: _Task, g_sha256: str) -> dict:
+class _Where:
+    """A checkpoint argument resolved: its name, run directory, G's sha256 and data kind."""
+
+    def __init__(self, name: str, run_dir: Path):
+        self.name, self.run_dir = name, run_dir
+        self.g_sha256 = sha256_file(run_dir / G_FILE)
+        self.points = _is_points(run_dir)
+
+
+def _fingerprint(config: BenchConfig, task: _Task, where: _Where) -> dict:
     """What a record's numbers depend on besides its seed: resuming into a results file written
     with another N, other options or metrics, or another generator is refused, not mixed."""
     if task.sampler == "real":  # the floor: every metric, at most 10,000 images
-        return {"n": _floor_n(config, task.checkpoint), "options": {}, "G_sha256": g_sha256}
-    return {"n": config.n, "options": task.options, "metrics": list(config.metrics), "G_sha256": g_sha256}
+        n = config.n if where.points else min(10_000, config.n)
+        return {"n": n, "options": {}, "G_sha256": where.g_sha256}
+    return {"n": config.n, "options": task.options, "metrics": list(config.metrics), "G_sha256": where.g_sha256}
 
 
-def _floor_n(config: BenchConfig, ckpt: str) -> int:
-    return config.n if _is_points(ckpt) else min(10_000, config.n)
-
-
-def _todo(results: Path, done: dict, task: _Task, fingerprint: dict) -> bool:
-    key = (_checkpoint_name(task.checkpoint), task.label, task.seed)
+def _todo(results: Path, done: dict, name: str, task: _Task, fingerprint: dict) -> bool:
+    key = (name, task.label, task.seed)
     if key in done and done[key] != fingerprint:
-        raise ConfigError(f"{results} already holds {task.label} (seed {task.seed}) of {key[0]} made with "
+        raise ConfigError(f"{results} already holds {task.label} (seed {task.seed}) of {name} made with "
                           f"{done[key]}, not {fingerprint}: use another --out, or delete the file to start over")
     return key not in done
 

@@ -54,6 +54,20 @@ def shipped(name: str, root: Path = CHECKPOINTS_DIR) -> Path:
     return directory
 
 
+def resolve(spec: str | Path, root: Path = CHECKPOINTS_DIR) -> tuple[str, Path]:
+    """``(name, directory)`` of a checkpoint argument: a shipped checkpoint's name (verified), else
+    a run directory. A bare shipped name means the shipped checkpoint even where a folder of that
+    name exists; write ``./NAME`` for the folder. Every command resolves names this way."""
+    text = str(spec)
+    if text in available(root):
+        return text, shipped(text, root)
+    path = Path(text)
+    if not path.exists():
+        raise CheckpointError(f"{text!r} is neither an existing path nor a shipped checkpoint "
+                              f"({', '.join(available(root))})")
+    return path.resolve().name, path
+
+
 def pin(root: Path = CHECKPOINTS_DIR) -> dict:
     """Recompute the manifest from the files under ``root`` (every sub-directory a checkpoint)."""
     out = {}

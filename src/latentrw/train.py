@@ -39,6 +39,7 @@ from latentrw.models import MODELS
 from latentrw.objectives import OBJECTIVES, clip_weights, gradient_penalty
 from latentrw.priors import build_prior
 from latentrw.run import CONFIG, D_FILE, G_FILE, LOG, PRIOR_FILE, STATE_FILE
+from latentrw.seeding import indexed_seed
 
 STATS = ("d_loss", "g_loss", "gp", "grad_norm", "d_real", "d_fake")
 def _kept(run_dir: Path) -> str:
@@ -53,7 +54,7 @@ _RETRY = ("Retrain into a new --out with lower learning rates (--lr-g/--lr-d), a
 
 def _epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
     # Derived from (seed, epoch) alone, so a run resumed mid-epoch sees the same order.
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+    return torch.randperm(n, generator=torch.Generator().manual_seed(indexed_seed(seed, epoch)))
 
 
 def _make_optimizer(params, name: str, lr: float, betas: tuple[float, float] | None) -> torch.optim.Optimizer:
@@ -165,7 +166,7 @@ class Trainer:
             # with a fresh stream seeded by (seed, step) -- valid, but not bit-identical.
             warnings.warn(f"resuming a {head.get('device')} run on {self.device.type}: the latent RNG "
                           "is reseeded, so results differ from an uninterrupted run", stacklevel=2)
-            self.rng.manual_seed(self.cfg.seed * 1_000_003 + self.step)
+            self.rng.manual_seed(indexed_seed(self.cfg.seed, self.step))
         torch.set_rng_state(tensors["rng.global"])
         if "rng.cuda" in tensors and self.device.type == "cuda":
             torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)

@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import click
 
-from latentrw.errors import LatentrwError
+from latentrw.errors import CheckpointError, LatentrwError
 
 
 class _RunOrShipped(click.ParamType):
-    """A run directory, or the name of a shipped checkpoint (``latentrw.shipped``)."""
+    """A run directory, or the name of a shipped checkpoint (:func:`latentrw.shipped.resolve`)."""
 
     name = "RUN"
 
     def convert(self, value, param, ctx):
-        from latentrw.shipped import available, shipped
+        from latentrw.shipped import resolve
 
-        path = Path(value)
-        if str(value) in available() and not path.is_dir():
-            return shipped(str(value))
-        if path.exists():
-            return path
-        self.fail(f"{value!r} is neither an existing path nor a shipped checkpoint ({', '.join(available())})",
-                  param, ctx)
+        try:
+            return resolve(value)[1]
+        except CheckpointError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 RUN_OR_SHIPPED = _RunOrShipped()

@@ -24,6 +24,7 @@ import torch
 from latentrw.errors import SamplingError
 from latentrw.priors import Prior, UniformPrior
 from latentrw.registry import Registry
+from latentrw.seeding import indexed_seed
 
 BLOCK = 1000
 # Pilot batches (fit) read the stream of this seed, which no sampling seed (small integers) reads:
@@ -93,11 +94,11 @@ class ProposalStream:
 
     def aux_generator(self, block: int) -> torch.Generator:
         """A second generator for block ``block`` (e.g. accept/reject uniforms), independent of its latents."""
-        return torch.Generator(self.prior.device).manual_seed(self.base_seed * 1_000_003 + block + 2**40)
+        return torch.Generator(self.prior.device).manual_seed(indexed_seed(self.base_seed, block + 2**40))
 
     def block_at(self, b: int) -> torch.Tensor:
         """Block ``b`` of the stream, by index (samplers whose proposals are not consumed in order)."""
-        g = torch.Generator(self.prior.device).manual_seed(self.base_seed * 1_000_003 + b)
+        g = torch.Generator(self.prior.device).manual_seed(indexed_seed(self.base_seed, b))
         return self.prior.sample(BLOCK, g)
 
     def blocks(self) -> Iterator[torch.Tensor]:
