@@ -238,3 +238,17 @@ def test_a_shipped_name_and_a_folder_resolve_the_same_way_in_every_command(tmp_p
     assert out.exit_code != 0 and "not a trained run directory" in out.output  # the folder was taken, as written
     out = CliRunner().invoke(main, ["sample", "swissroll", "--n", "5", "--out", str(tmp_path / "s")])
     assert out.exit_code == 0, out.output
+
+
+def test_bench_with_another_w_records_which_w_and_refuses_to_mix(tmp_path):
+    w_dir = tmp_path / "w"
+    shutil.copytree(shipped("swissroll") / "reweight", w_dir)
+    config = BenchConfig("synthetic", ("latent-rs",), seeds=(0,), n=200, checkpoints=("swissroll",), w_dir=str(w_dir))
+    results = bench(config, tmp_path / "results.jsonl", progress=lambda s: None)
+    rec = [r for r in load_results(results) if r["sampler"] == "latent-rs"][0]
+    assert rec["fingerprint"]["w_sha256"] == sha256_file(shipped("swissroll") / "reweight" / "w.safetensors")
+    shutil.copyfile(shipped("25gaussians") / "reweight" / "w.safetensors", w_dir / "w.safetensors")  # another w
+    with pytest.raises(ConfigError, match="made with"):
+        bench(config, results, progress=lambda s: None)
+    with pytest.raises(ValueError, match="belongs to one checkpoint"):
+        BenchConfig("synthetic", w_dir=str(w_dir)).resolved()

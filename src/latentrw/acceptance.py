@@ -18,7 +18,6 @@ import torch
 
 from latentrw.samplers.base import ProposalStream, SampleBatch, Sampler
 
-SELECTING = {"latent-rs": "w", "latent-rs-ga": "w", "latent-sir": "w", "drs": "disc", "sir": "disc"}
 SCORE = {"w": ("w", "w(z)"), "disc": ("logit", "calibrated logit d(x)")}
 
 
@@ -39,9 +38,12 @@ def acceptance_histogram(sampler: Sampler, n: int, proposals: ProposalStream,
     proposals' scores on common bins. Returns a JSON-ready dict (``edges``, ``accepted``,
     ``rejected`` counts, ``proposals``, ``acceptance`` = n / proposals, ``score``: the axis
     label) and the batch drawn."""
-    if sampler.name not in SELECTING:
-        raise ValueError(f"{sampler.name} is not a selecting sampler; choose from {', '.join(SELECTING)}")
-    attr = SELECTING[sampler.name]
+    attr = sampler.selects_by
+    if attr is None:
+        from latentrw.samplers import SAMPLERS
+
+        selecting = [s for s in SAMPLERS.names() if SAMPLERS.get(s).selects_by]
+        raise ValueError(f"{sampler.name} is not a selecting sampler; choose from {', '.join(selecting)}")
     recorder = _Recorder(getattr(sampler, attr))
     setattr(sampler, attr, recorder)
     try:

@@ -17,7 +17,6 @@ report draws trade-off curves. Finished records are skipped, so an interrupted b
 
 from __future__ import annotations
 
-import inspect
 import json
 import shutil
 import time
@@ -25,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from latentrw.acceptance import SELECTING, acceptance_histogram
+from latentrw.acceptance import acceptance_histogram
 from latentrw.config import TrainConfig
 from latentrw.data import DATASETS, as_exported, to_uint8_images
 from latentrw.errors import ConfigError
@@ -34,11 +33,13 @@ from latentrw.fileio import drop_partial_line, sha256_file
 from latentrw.images import save_grid, save_scatter
 from latentrw.metrics.evaluate import ALL_METRICS, append_jsonl, evaluate_samples, floor, record, reference
 from latentrw.progress import Progress
-from latentrw.reweight import load_w
+from latentrw.reweight import W_FILE, load_w
 from latentrw.run import CONFIG, G_FILE, LOG, load_run
 from latentrw.sample import draw, make_sampler
 from latentrw.samplers import SAMPLERS
 from latentrw.samplers.base import ProposalStream
+from latentrw.samplers.calibrate import D_FILE
+from latentrw.samplers.calibrate import DIR as CALIBRATED_DIR
 from latentrw.shipped import resolve
 
 SUITES: dict[str, tuple[str, ...]] = {  # the shipped checkpoints of each suite
@@ -82,6 +83,8 @@ class BenchConfig:
     checkpoints: tuple[str, ...] = ()  # empty: the suite's
     sweeps: tuple[tuple[str, str, tuple], ...] = ()
     metrics: tuple[str, ...] = ()  # empty: every metric of the data kind (IMAGE_METRICS / POINT_METRICS)
+    w_dir: str | None = None  # another trained w than the checkpoint's reweight/ (one checkpoint only)
+    calibrated_dir: str | None = None  # another calibrated D than its calibrated/ (one checkpoint only)
 
     def resolved(self) -> BenchConfig:
         if self.suite not in SUITES:
@@ -91,7 +94,7 @@ class BenchConfig:
         if unknown:
             raise ValueError(f"unknown sampler(s) {', '.join(unknown)}; choose from {', '.join(SAMPLERS.names())}")
         for name, opts in [*self.options.items(), *((w[0], {w[1]: None}) for w in self.sweeps)]:
-            takes = set(inspect.signature(SAMPLERS.get(name)).parameters) - {"w", "disc", "batch_size"}
+            takes = set(SAMPLERS.get(name).options())
             if set(opts) - takes:  # checked before hours of sampling, not when the sweep starts
                 raise ValueError(f"sampler {name} takes no option {', '.join(sorted(set(opts) - takes))}; "
                                  f"it takes {', '.join(sorted(takes))}")
@@ -104,6 +107,8 @@ class BenchConfig:
         if set(self.metrics) - set(ALL_METRICS):
             raise ValueError(f"unknown metric(s) {', '.join(sorted(set(self.metrics) - set(ALL_METRICS)))}; "
                              f"choose from {', '.join(ALL_METRICS)}")
+        if (self.w_dir or self.calibrated_dir) and len(checkpoints) != 1:
+            raise ValueError("a w or calibrated-D directory belongs to one checkpoint; give one with --checkpoints")
         if self.n < 1 or not self.seeds:
             raise ValueError("n must be >= 1 and at least one seed given")
         return replace(self, samplers=tuple(names), seeds=tuple(self.seeds), checkpoints=tuple(checkpoints))
@@ -149,7 +154,8 @@ class _Bench:
         """The fitted sampler, or None (said, not recorded) when it does not apply to this
         checkpoint, e.g. truncation on a Gaussian-mixture prior."""
         try:
-            return make_sampler(name, self.run, self.run_dir, **options)
+            return make_sampler(name, self.run, self.run_dir, self.config.w_dir, calibrated_dir=self.config.calibrated_dir,
+                                **options)
         except ValueError as exc:
             self.progress(f"{self.name} {name:<13} skipped: {exc}")
             return None
@@ -166,7 +172,7 @@ class _Bench:
             log = self.art / f"{self.name}-train-log.jsonl"
             shutil.copyfile(self.run_dir / LOG, log)
             artifacts["train_log"] = _artifact(log, self.results)
-        w = load_w(self.run_dir / "reweight", self.run.prior.device)
+        w = load_w(self.config.w_dir or self.run_dir / "reweight", self.run.prior.device)
         for path in reweight_figures(self.run, w, self.art / f"{self.name}-figures"):  # Fig. 2 / 4 / 5, w/m
             artifacts[f"figure:{path.stem}"] = _artifact(path, self.results)
         self.record("real", 0, n, floor(self.dataset, n, ref=self.ref), label=FLOOR, artifacts=artifacts,
@@ -177,7 +183,7 @@ class _Bench:
         for selecting samplers, the acceptance histogram. Returns a line of its figures."""
         n, artifacts, start = self.config.n, {}, time.perf_counter()
         stem = f"{self.name}-{label}-s{seed}".replace(" ", "_")
-        if first and name in SELECTING:
+        if first and sampler.selects_by:
             hist, batch = acceptance_histogram(sampler, n, ProposalStream.from_seed(self.run.prior, seed))
             path = self.art / f"{stem}-acceptance.json"
             path.write_text(json.dumps(hist))
@@ -244,7 +250,7 @@ def bench(config: BenchConfig, results: Path | str, device: str = "cpu",
     results.parent.mkdir(parents=True, exist_ok=True)
     drop_partial_line(results)
     done = _done(results)
-    where = {c: _Where(*resolve(c)) for c in config.checkpoints}  # resolved and verified once
+    where = {c: _Where(*resolve(c), config) for c in config.checkpoints}  # resolved and verified once
     todo = [t for t in _plan(config) if _todo(results, done, where[t.checkpoint].name, t,
                                               _fingerprint(config, t, where[t.checkpoint]))]
     bar = Progress(len(todo), echo=progress)
@@ -276,12 +282,17 @@ def bench(config: BenchConfig, results: Path | str, device: str = "cpu",
 
 
 class _Where:
-    """A checkpoint argument resolved: its name, run directory, G's sha256 and data kind."""
+    """A checkpoint argument resolved: its name, run directory, data kind, and the sha256 of the
+    models the samplers use (G, w and the calibrated D, where they exist)."""
 
-    def __init__(self, name: str, run_dir: Path):
+    def __init__(self, name: str, run_dir: Path, config: BenchConfig):
         self.name, self.run_dir = name, run_dir
-        self.g_sha256 = sha256_file(run_dir / G_FILE)
         self.points = _is_points(run_dir)
+        self.models = {"G_sha256": sha256_file(run_dir / G_FILE)}
+        for key, directory, file in (("w_sha256", config.w_dir or run_dir / "reweight", W_FILE),
+                                     ("D_sha256", config.calibrated_dir or run_dir / CALIBRATED_DIR, D_FILE)):
+            if (Path(directory) / file).is_file():
+                self.models[key] = sha256_file(Path(directory) / file)
 
 
 def _fingerprint(config: BenchConfig, task: _Task, where: _Where) -> dict:
@@ -289,8 +300,8 @@ def _fingerprint(config: BenchConfig, task: _Task, where: _Where) -> dict:
     with another N, other options or metrics, or another generator is refused, not mixed."""
     if task.sampler == "real":  # the floor: every metric, at most 10,000 images
         n = config.n if where.points else min(10_000, config.n)
-        return {"n": n, "options": {}, "G_sha256": where.g_sha256}
-    return {"n": config.n, "options": task.options, "metrics": list(config.metrics), "G_sha256": where.g_sha256}
+        return {"n": n, "options": {}, "G_sha256": where.models["G_sha256"]}
+    return {"n": config.n, "options": task.options, "metrics": list(config.metrics), **where.models}
 
 
 def _todo(results: Path, done: dict, name: str, task: _Task, fingerprint: dict) -> bool:

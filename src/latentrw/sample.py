@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import numpy as np
@@ -41,23 +40,21 @@ def draw(sampler: Sampler, run: Run, n: int, seed: int = 0) -> SampleBatch:
 
 def make_sampler(name: str, run: Run, run_dir: Path | str, w_dir: Path | str | None = None,
                  batch_size: int = 1000, calibrated_dir: Path | str | None = None, **options) -> Sampler:
-    """Build and fit the registered sampler ``name`` for a run. A sampler taking ``w`` gets the
-    run's trained w (``w_dir``, default ``RUN/reweight``), one taking ``disc`` the run's
+    """Build and fit the registered sampler ``name`` for a run. A sampler requiring ``w`` gets the
+    run's trained w (``w_dir``, default ``RUN/reweight``), one requiring ``disc`` the run's
     calibrated discriminator (``calibrated_dir``, default ``RUN/calibrated``), one whose fit
     needs real samples the run's training split. ``options`` that are None are left at the
     sampler's defaults, and one the sampler does not take is a clear error."""
     cls = SAMPLERS.get(name)
-    params = inspect.signature(cls).parameters
     kwargs = {k: v for k, v in options.items() if v is not None}
-    wrong = sorted(k for k in kwargs if k not in params or k in ("w", "disc"))
+    wrong = sorted(set(kwargs) - set(cls.options()))
     if wrong:
-        raise ValueError(f"sampler {name} takes no option {', '.join(wrong)}; it takes "
-                         f"{', '.join(k for k in params if k not in ('w', 'disc'))}")
-    if "w" in params:
+        raise ValueError(f"sampler {name} takes no option {', '.join(wrong)}; it takes {', '.join(cls.options())}")
+    if "w" in cls.requires:
         from latentrw.reweight import load_w
 
         kwargs["w"] = load_w(Path(w_dir) if w_dir is not None else Path(run_dir) / "reweight", run.prior.device)
-    if "disc" in params:
+    if "disc" in cls.requires:
         directory = Path(calibrated_dir) if calibrated_dir is not None else Path(run_dir) / CALIBRATED_DIR
         kwargs["disc"] = load_calibrated(directory, run.prior.device)
     sampler = cls(batch_size=batch_size, **kwargs)

@@ -23,11 +23,16 @@ from latentrw.cli.group import _user_errors, main
               help="Also draw SAMPLER at each value of KNOB on the first seed, for trade-off curves (repeatable).")
 @click.option("--metrics", default=None,
               help="Comma-separated, of fid, kid, prdc, emd, classes [images: fid,kid,prdc,classes; 2-D: prdc,emd].")
+@click.option("--w-dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Another trained w than the checkpoint's reweight/ (with one --checkpoints).")
+@click.option("--calibrated-dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Another calibrated D than the checkpoint's calibrated/ (with one --checkpoints).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="[runs/bench-SUITE]")
 @click.option("--device", default="auto", help="cpu, cuda or auto.")
 @_user_errors
 def bench(suite: str, samplers: str | None, checkpoints: str | None, seeds: str | None, n: int | None, quick: bool,
-          opts: tuple[str, ...], sweeps: tuple[str, ...], metrics: str | None, out: Path | None, device: str) -> None:
+          opts: tuple[str, ...], sweeps: tuple[str, ...], metrics: str | None, w_dir: str | None,
+          calibrated_dir: str | None, out: Path | None, device: str) -> None:
     """Every sampler on the suite's shipped checkpoints, seeds apart: OUT/results.jsonl (resumable)."""
     from latentrw.bench import QUICK_OPTIONS, BenchConfig
     from latentrw.bench import bench as run_bench
@@ -43,7 +48,7 @@ def bench(suite: str, samplers: str | None, checkpoints: str | None, seeds: str 
                              n or (500 if quick else 10_000), options,
                              tuple(checkpoints.split(",")) if checkpoints else (),
                              tuple(parse_sweep(spec) for spec in sweeps),
-                             tuple(metrics.split(",")) if metrics else ()).resolved()
+                             tuple(metrics.split(",")) if metrics else (), w_dir, calibrated_dir).resolved()
     except ValueError as exc:  # a bad option, sweep, sampler or seed list: before anything runs
         raise click.UsageError(str(exc)) from exc
     out = out or Path("runs") / f"bench-{suite}"

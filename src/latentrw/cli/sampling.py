@@ -10,6 +10,7 @@ import click
 from latentrw.cli.group import RUN_OR_SHIPPED, _user_errors, main
 from latentrw.data import DATASETS
 from latentrw.samplers import SAMPLERS
+from latentrw.samplers.base import REQUIREMENTS
 
 
 @main.command("samplers")
@@ -18,11 +19,12 @@ def list_samplers() -> None:
     for name in SAMPLERS.names():
         cls = SAMPLERS.get(name)
         doc = (inspect.getdoc(cls) or "").split("\n")[0]
-        signature = inspect.signature(cls).parameters
-        params = [f"{k}={p.default!r}" for k, p in signature.items() if k not in ("w", "disc", "batch_size")]
-        needs = [what for key, what in (("w", "w"), ("disc", "calibrated D")) if key in signature]
+        params = [f"{k}={v!r}" for k, v in cls.options().items()]
+        needs = [REQUIREMENTS[r] for r in cls.requires]
+        selects = f"; selects by {cls.selects_by}" if cls.selects_by else ""
         click.echo(f"{name:<13} {doc}")
-        click.echo(f"{'':<13} options: {', '.join(params) or '-'}" + (f"; needs {', '.join(needs)}" if needs else ""))
+        click.echo(f"{'':<13} options: {', '.join(params) or '-'}" + (f"; needs {', '.join(needs)}" if needs else "")
+                   + selects)
 
 
 

@@ -129,12 +129,29 @@ def check_proposal_budget(name: str, drawn: int, have: int, n: int, fix: str) ->
                             f"would need about {n / max(rate, 1e-300):,.0g} proposals. {fix}")
 
 
+# What a sampler may need besides G and the prior, as its ``requires`` names it.
+REQUIREMENTS = {"w": "a trained w (`latentrw reweight`)", "disc": "a calibrated D (`latentrw calibrate`)",
+                "gaussian prior": "a Gaussian prior"}
+
+
 class Sampler:
-    """Base class. Subclasses set ``name`` and implement :meth:`_sample`."""
+    """Base class. Subclasses set ``name`` and implement :meth:`_sample`; they declare what they
+    need (``requires``, keys of :data:`REQUIREMENTS`: ``w`` and ``disc`` are also the names of the
+    constructor arguments that take them) and, for those that keep some proposals and drop the
+    others, the score they select by (``selects_by``: ``"w"`` or ``"disc"``)."""
 
     name = "sampler"
     resolved: tuple[str, ...] = ()  # options fit settles into NAME_ (see params)
     needs_data = False  # whether fit() needs real samples (``data``)
+    requires: tuple[str, ...] = ()
+    selects_by: str | None = None
+
+    @classmethod
+    def options(cls) -> dict[str, object]:
+        """The options a user sets, with their defaults: the constructor's arguments other than the
+        models it requires and the compute batch."""
+        return {k: p.default for k, p in inspect.signature(cls).parameters.items()
+                if k not in (*cls.requires, "batch_size")}
 
     def __init__(self, batch_size: int = 1000):
         if batch_size < 1:

@@ -21,6 +21,7 @@ class DDLS(LatentDynamics):
     noise scale σ = 1, 1000 steps."""
 
     name = "ddls"
+    requires = ("disc",)
 
     def __init__(self, disc: torch.nn.Module, step_size: float = 0.01, noise: float = 1.0, steps: int = 1000,
                  batch_size: int = 1000):

@@ -26,6 +26,7 @@ class DGflow(LatentDynamics):
     γ = 0.01, 25 steps, KL."""
 
     name = "dgflow"
+    requires = ("disc",)
 
     def __init__(self, disc: torch.nn.Module, eta: float = 0.1, gamma: float = 0.01, steps: int = 25,
                  divergence: str = "kl", batch_size: int = 1000):

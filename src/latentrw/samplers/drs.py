@@ -42,6 +42,8 @@ class DRS(Sampler):
     (95, Azadi et al. §5). G and D run on every proposal."""
 
     name = "drs"
+    requires = ("disc",)
+    selects_by = "disc"
 
     def __init__(self, disc: torch.nn.Module, gamma: float | None = None, percentile: float = 95.0,
                  pilot: int = 10_000, pilot_seed: int = PILOT_SEED, batch_size: int = 1000):  # pilot 10k: ours

@@ -120,6 +120,8 @@ class LatentRS(Sampler):
     """
 
     name = "latent-rs"
+    requires = ("w",)
+    selects_by = "w"
 
     def __init__(self, w: torch.nn.Module, m: float | None = None, acceptance: float | None = None,
                  batch_size: int = 1000, pilot: int = 10_000, pilot_seed: int = PILOT_SEED):
@@ -190,6 +192,7 @@ class LatentGA(Sampler):
     """
 
     name = "latent-ga"
+    requires = ("w",)
     resolved = ("project",)
 
     def __init__(self, w: torch.nn.Module, steps: int = 10, step_size: float | None = None, mode: str = "log",
@@ -252,6 +255,8 @@ class LatentSIR(Sampler):
     k → ∞ the output follows the reweighted prior w(z)p(z)/E w; the cost is fixed."""
 
     name = "latent-sir"
+    requires = ("w",)
+    selects_by = "w"
 
     def __init__(self, w: torch.nn.Module, k: int = 10, batch_size: int = 1000):
         super().__init__(batch_size)

@@ -27,6 +27,7 @@ class MHGAN(Sampler):
     ``disc``: the calibrated logit; ``k``: proposals per chain (640, Turner et al. §5)."""
 
     name = "mh-gan"
+    requires = ("disc",)
     needs_data = True
 
     def __init__(self, disc: torch.nn.Module, k: int = 640, batch_size: int = 1000):

@@ -21,6 +21,8 @@ class SIR(Sampler):
     ``disc``: a module whose output is the logit d(x) ≈ log p_data/p_G (the run's calibrated D)."""
 
     name = "sir"
+    requires = ("disc",)
+    selects_by = "disc"
 
     def __init__(self, disc: torch.nn.Module, k: int = 10, batch_size: int = 1000):  # k = 10: ours
         super().__init__(batch_size)

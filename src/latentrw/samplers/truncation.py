@@ -25,6 +25,7 @@ class Truncation(Sampler):
     """Truncation trick (Brock et al. 2019): latent coordinates resampled until |z_i| ≤ ψ."""
 
     name = "truncation"
+    requires = ("gaussian prior",)
 
     def __init__(self, psi: float = 1.0, batch_size: int = 1000):  # ψ = 1: ours (Brock et al. sweep 0.04-2)
         super().__init__(batch_size)

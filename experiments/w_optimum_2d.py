@@ -18,7 +18,7 @@ points (a paired comparison):
 - for each trained w given: the latentRS EMD, acceptance min(1, w/(m·Ê w)), and its rank
   correlation with the in-sample optimal weights.
 
-    python scripts/w_optimum_2d.py runs/t1/swissroll runs/t1/swissroll/reweight-s0 [more w dirs]
+    python experiments/w_optimum_2d.py runs/t1/swissroll runs/t1/swissroll/reweight-s0 [more w dirs]
 """
 
 from __future__ import annotations

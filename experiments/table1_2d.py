@@ -6,7 +6,7 @@ The toy GAN follows Gulrajani et al.'s gan_toy.py (2-d latent, 3 hidden layers o
 batch 256, Adam 1e-4 (0.5, 0.9), 5 critic steps): there the penalty weight for toy data is
 0.1 -- with our default 10 the critic cannot shape the 2-D generator and it stays a blob.
 
-    python scripts/table1_2d.py [--epochs 150] [--root runs/t1] [--seeds 0,1,2]
+    python experiments/table1_2d.py [--epochs 150] [--root runs/t1] [--seeds 0,1,2]
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ def toy_config(dataset: str, epochs: int) -> TrainConfig:
 
 def one(dataset: str, epochs: int, root: Path, seeds: str) -> None:
     run = train(toy_config(dataset, epochs), root / dataset, progress=False)
-    subprocess.run([sys.executable, str(Path(__file__).with_name("sampler_seeds.py")), str(run), "--seeds", seeds,
-                    "--metrics", "emd,prdc"], check=True)
+    script = Path(__file__).resolve().parents[1] / "scripts" / "sampler_seeds.py"
+    subprocess.run([sys.executable, str(script), str(run), "--seeds", seeds, "--metrics", "emd,prdc"], check=True)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ regression on ``--n-train`` latents. On ``--n-test`` held-out latents it prints:
 
 A large gap between the two correlations says w is under-trained rather than too small.
 
-    python scripts/w_learnability.py runs/table/mnist-mlp-ns runs/table/mnist-mlp-ns/reweight-s0
+    python experiments/w_learnability.py runs/table/mnist-mlp-ns runs/table/mnist-mlp-ns/reweight-s0
 """
 
 from __future__ import annotations
