@@ -30,44 +30,42 @@ def _legend_beside(ax) -> None:
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
 
 
-def pareto_figure(rows: list[dict], title: str):
-    """Time per accepted image against precision (paper Fig. 3); error bars are the 95 % CIs."""
+def _errorbar_figure(rows: list[dict], x_key: str, y_key: str, title: str):
+    """Every row with both figures as a point with its 95 % CIs as error bars, in its sampler's style."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4))
     order = [r["label"] for r in rows]
     for r in rows:
-        if "ms" not in r or "precision" not in r:
-            continue
-        (x, xe), (y, ye) = r["ms"], r["precision"]
-        ax.errorbar(x, y, xerr=_finite(xe), yerr=_finite(ye), ls="none", capsize=2, label=r["label"],
-                    **sampler_style(r["label"], order))
+        if x_key in r and y_key in r:
+            (x, xe), (y, ye) = r[x_key], r[y_key]
+            ax.errorbar(x, y, xerr=_finite(xe), yerr=_finite(ye), ls="none", capsize=2, label=r["label"],
+                        **sampler_style(r["label"], order))
+    ax.set(title=title)
+    ax.title.set_fontsize(9)
+    return fig, ax
+
+
+def pareto_figure(rows: list[dict], title: str):
+    """Time per accepted image against precision (paper Fig. 3), with the floor's precision as a line."""
+    fig, ax = _errorbar_figure(rows, "ms", "precision", title)
     floor = next((r for r in rows if r["sampler"] == "real"), None)
     if floor and "precision" in floor:
         ax.axhline(floor["precision"][0], color="0.5", ls="--", lw=0.8, label="real vs real")
-    ax.set(xscale="log", xlabel="ms per accepted image (log)", ylabel="precision (k=3)", title=title)
-    ax.title.set_fontsize(9)
+    ax.set(xscale="log", xlabel="ms per accepted image (log)", ylabel="precision (k=3)")
+    _legend_beside(ax)
+    return fig
+
+
+def precision_recall_figure(rows: list[dict], title: str):
+    """Recall against precision; the floor is the black star."""
+    fig, ax = _errorbar_figure(rows, "recall", "precision", title)
+    ax.set(xlabel="recall (k=3)", ylabel="precision (k=3)")
     _legend_beside(ax)
     return fig
 
 
 def plot_pareto(rows: list[dict], path: Path, title: str) -> Path:
     return save_figure(pareto_figure(rows, title), path)
-
-
-def precision_recall_figure(rows: list[dict], title: str):
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    order = [r["label"] for r in rows]
-    for r in rows:
-        if "precision" not in r or "recall" not in r:
-            continue
-        (x, xe), (y, ye) = r["recall"], r["precision"]
-        ax.errorbar(x, y, xerr=_finite(xe), yerr=_finite(ye), capsize=2, ls="none", label=r["label"],
-                    **sampler_style(r["label"], order))
-    ax.set(xlabel="recall (k=3)", ylabel="precision (k=3)", title=title)
-    ax.title.set_fontsize(9)
-    _legend_beside(ax)
-    return fig
 
 
 def plot_precision_recall(rows: list[dict], path: Path, title: str) -> Path:
