@@ -162,12 +162,8 @@ def add_dataset(name: str, source: Path | str, size: int = 28, test_fraction: fl
     atomic_write_json(out / "meta.json", {"name": name, "kind": kind, "source": str(source.resolve()),
                                           "n_train": len(xtr), "n_test": len(xte), "shape": list(xtr.shape[1:]),
                                           "sha256": sha256_file(out / "data.npz")})
-    if name not in DATASETS:
+    if name not in DATASETS:  # points get their coordinates as features (latentrw.metrics.features)
         DATASETS.add(name, DatasetEntry(lambda source_dir=None, _n=name: load(_n), kind))
-        if kind == "points":
-            from latentrw.metrics.features import register_points_extractor
-
-            register_points_extractor(name)
     return out
 
 

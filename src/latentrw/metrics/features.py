@@ -103,24 +103,18 @@ def _coordinates() -> FeatureExtractor:
     return FeatureExtractor("coordinates", lambda x: (x.flatten(1), None), 2, "coordinates")
 
 
-def register_points_extractor(name: str) -> None:
-    """2-D point sets are compared on their coordinates."""
-    if name not in EXTRACTORS:
-        register_extractor(name, _coordinates)
-
-
 for _name in SHIPPED:
     register_extractor(_name, lambda _n=_name: classifier_extractor(_n))
-for _name in DATASETS:
-    if DATASETS.get(_name).kind == "points":
-        register_points_extractor(_name)
 
 _CACHE: dict[str, FeatureExtractor] = {}
 
 
 def get_extractor(dataset: str) -> FeatureExtractor:
-    """The (cached) extractor registered for ``dataset``."""
+    """The (cached) extractor registered for ``dataset``; a points dataset without one: its coordinates."""
     if dataset not in _CACHE:
+        if dataset not in EXTRACTORS and dataset in DATASETS and DATASETS.get(dataset).kind == "points":
+            _CACHE[dataset] = _coordinates()  # 2-D point sets are compared on their coordinates
+            return _CACHE[dataset]
         if dataset not in EXTRACTORS:
             raise CheckpointError(
                 f"no feature extractor is registered for dataset {dataset}: register one with "
