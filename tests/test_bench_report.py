@@ -252,3 +252,29 @@ def test_bench_with_another_w_records_which_w_and_refuses_to_mix(tmp_path):
         bench(config, results, progress=lambda s: None)
     with pytest.raises(ValueError, match="belongs to one checkpoint"):
         BenchConfig("synthetic", w_dir=str(w_dir)).resolved()
+
+
+def test_bench_retrains_w_and_d_per_seed_and_resumes(tmp_path):
+    w_opts = {"rounds": 2, "critic_steps": 5, "w_steps": 20, "bank": 1000}  # tiny: the plumbing, not the quality
+    config = BenchConfig("synthetic", ("base", "latent-rs", "drs"), seeds=(0, 1), n=200, checkpoints=("swissroll",),
+                         retrain_per_seed=True, w_options=w_opts, calibration_options={"steps": 10, "eval_every": 5})
+    with pytest.warns(UserWarning, match="fitting steps"):  # the tiny w budget is said to be too short
+        results = bench(config, tmp_path / "results.jsonl", progress=lambda s: None)
+    recs = [r for r in load_results(results) if r["sampler"] != "real"]
+    models = tmp_path / "models" / "swissroll"
+    for seed in (0, 1):  # each seed's own w and calibrated D, with their training seconds
+        (rs,) = [r for r in recs if r["sampler"] == "latent-rs" and r["seed"] == seed]
+        (drs,) = [r for r in recs if r["sampler"] == "drs" and r["seed"] == seed]
+        assert rs["models"]["w_dir"] == str(models / f"reweight-s{seed}") and rs["models"]["w_seconds"] > 0
+        assert drs["models"]["calibrated_dir"] == str(models / f"calibrated-s{seed}")
+        assert json.loads((models / f"reweight-s{seed}" / "config.json").read_text())["seed"] == seed
+        assert "models" not in [r for r in recs if r["sampler"] == "base" and r["seed"] == seed][0]
+    assert {r["fingerprint"]["retrain"]["w"]["rounds"] for r in recs} == {2}
+    w0 = (models / "reweight-s0" / "w.safetensors").read_bytes()
+    before = results.read_text()
+    bench(config, results, progress=lambda s: None)  # done: nothing trained or drawn again
+    assert results.read_text() == before and (models / "reweight-s0" / "w.safetensors").read_bytes() == w0
+    with pytest.raises(ValueError, match="takes no --w-dir"):
+        BenchConfig("synthetic", checkpoints=("swissroll",), retrain_per_seed=True, w_dir=str(models)).resolved()
+    with pytest.raises(ValueError, match="apply with --retrain-per-seed"):
+        BenchConfig("synthetic", w_options={"rounds": 3}).resolved()

@@ -85,6 +85,9 @@ class BenchConfig:
     metrics: tuple[str, ...] = ()  # empty: every metric of the data kind (IMAGE_METRICS / POINT_METRICS)
     w_dir: str | None = None  # another trained w than the checkpoint's reweight/ (one checkpoint only)
     calibrated_dir: str | None = None  # another calibrated D than its calibrated/ (one checkpoint only)
+    retrain_per_seed: bool = False  # train w and the calibrated D again with each seed (latentrw.retrain)
+    w_options: dict = field(default_factory=dict)  # with retrain_per_seed: ReweightConfig fields
+    calibration_options: dict = field(default_factory=dict)  # with retrain_per_seed: CalibrationConfig fields
 
     def resolved(self) -> BenchConfig:
         if self.suite not in SUITES:
@@ -107,6 +110,14 @@ class BenchConfig:
         if set(self.metrics) - set(ALL_METRICS):
             raise ValueError(f"unknown metric(s) {', '.join(sorted(set(self.metrics) - set(ALL_METRICS)))}; "
                              f"choose from {', '.join(ALL_METRICS)}")
+        if self.retrain_per_seed and (self.w_dir or self.calibrated_dir):
+            raise ValueError("--retrain-per-seed trains w and D for each seed; it takes no --w-dir or --calibrated-dir")
+        if (self.w_options or self.calibration_options) and not self.retrain_per_seed:
+            raise ValueError("w and calibration options apply with --retrain-per-seed")
+        if self.retrain_per_seed:
+            from latentrw.retrain import check_options
+
+            check_options(self.w_options, self.calibration_options)
         if (self.w_dir or self.calibrated_dir) and len(checkpoints) != 1:
             raise ValueError("a w or calibrated-D directory belongs to one checkpoint; give one with --checkpoints")
         if self.n < 1 or not self.seeds:
@@ -150,15 +161,39 @@ class _Bench:
         self.art = results.parent / "artifacts"
         self.art.mkdir(exist_ok=True)
 
-    def make(self, name: str, options: dict):
-        """The fitted sampler, or None (said, not recorded) when it does not apply to this
-        checkpoint, e.g. truncation on a Gaussian-mixture prior."""
+    def models(self, seed: int, requires: tuple[str, ...] = ("w",)) -> dict:
+        """Where the w and calibrated D of ``seed`` are: the checkpoint's own (or --w-dir,
+        --calibrated-dir), or, with --retrain-per-seed, those trained with this seed."""
+        if not self.config.retrain_per_seed:
+            return {"w_dir": self.config.w_dir, "calibrated_dir": self.config.calibrated_dir}
+        from latentrw.retrain import seed_models
+
+        self.progress(f"{self.name} seed {seed}: training {' and '.join(r for r in requires if r in ('w', 'disc'))} "
+                      "for this seed (reused when done)")
+        return seed_models(self.run, self.results.parent / "models" / self.name, seed, "w" in requires,
+                           "disc" in requires, self.config.w_options, self.config.calibration_options)
+
+    def _figure_w_dir(self) -> Path | None:
+        """The w the paper's figures are drawn for: the first seed's when w is trained per seed
+        (and a sampler needs it), else the checkpoint's (or --w-dir); None when there is none."""
+        if self.config.retrain_per_seed:
+            if any("w" in SAMPLERS.get(s).requires for s in self.config.samplers):
+                return self.models(self.config.seeds[0])["w_dir"]
+        directory = Path(self.config.w_dir) if self.config.w_dir else self.run_dir / "reweight"
+        return directory if (directory / W_FILE).is_file() else None
+
+    def make(self, name: str, options: dict, seed: int):
+        """The fitted sampler and the per-seed models it uses, or None (said, not recorded) when it
+        does not apply to this checkpoint, e.g. truncation on a Gaussian-mixture prior."""
+        requires = SAMPLERS.get(name).requires
+        models = self.models(seed, requires) if {"w", "disc"} & set(requires) else {}
         try:
-            return make_sampler(name, self.run, self.run_dir, self.config.w_dir, calibrated_dir=self.config.calibrated_dir,
-                                **options)
+            sampler = make_sampler(name, self.run, self.run_dir, models.get("w_dir"),
+                                   calibrated_dir=models.get("calibrated_dir"), **options)
         except ValueError as exc:
             self.progress(f"{self.name} {name:<13} skipped: {exc}")
             return None
+        return sampler, {k: str(v) if isinstance(v, Path) else v for k, v in models.items() if v is not None}
 
     def record(self, sampler: str, seed: int, n: int, values: dict, **extra) -> None:
         append_jsonl(self.results, record(self.dataset, self.name, sampler, seed, n, values, self.ref,
@@ -172,9 +207,10 @@ class _Bench:
             log = self.art / f"{self.name}-train-log.jsonl"
             shutil.copyfile(self.run_dir / LOG, log)
             artifacts["train_log"] = _artifact(log, self.results)
-        w = load_w(self.config.w_dir or self.run_dir / "reweight", self.run.prior.device)
-        for path in reweight_figures(self.run, w, self.art / f"{self.name}-figures"):  # Fig. 2 / 4 / 5, w/m
-            artifacts[f"figure:{path.stem}"] = _artifact(path, self.results)
+        if (w_dir := self._figure_w_dir()) is not None:
+            w = load_w(w_dir, self.run.prior.device)
+            for path in reweight_figures(self.run, w, self.art / f"{self.name}-figures"):  # Fig. 2 / 4 / 5, w/m
+                artifacts[f"figure:{path.stem}"] = _artifact(path, self.results)
         self.record("real", 0, n, floor(self.dataset, n, ref=self.ref), label=FLOOR, artifacts=artifacts,
                     fingerprint=fingerprint)
 
@@ -265,16 +301,19 @@ def bench(config: BenchConfig, results: Path | str, device: str = "cpu",
                 b.floor(fp)
                 bar.advance(f"{b.name} {FLOOR}")
                 continue
-            key = json.dumps([t.sampler, t.options], sort_keys=True)
+            # one fitted sampler per options (and per seed when w and D are trained per seed)
+            key = json.dumps([t.sampler, t.options, t.seed if config.retrain_per_seed else None], sort_keys=True)
             if (ckpt, t.sampler) not in skipped and key not in samplers:
-                samplers[key] = b.make(t.sampler, t.options)
+                samplers[key] = b.make(t.sampler, t.options, t.seed)
                 if samplers[key] is None:
                     skipped.add((ckpt, t.sampler))
             if (ckpt, t.sampler) in skipped:
                 bar.advance(f"{b.name} {t.label:<13} skipped")
                 n_skipped += 1
                 continue
-            bar.advance(b.sample(t.sampler, samplers[key], t.seed, t.label, t.first, fp, **t.sweep))
+            sampler, models = samplers[key]
+            bar.advance(b.sample(t.sampler, sampler, t.seed, t.label, t.first, fp, **t.sweep,
+                                 **({"models": models} if models else {})))
     bar.close()
     said = f" ({n_skipped} skipped: the sampler does not apply)" if n_skipped else ""
     (progress or print)(f"bench: {len(todo) - n_skipped} records{said}, {bar.watch.summary()}")
@@ -289,6 +328,9 @@ class _Where:
         self.name, self.run_dir = name, run_dir
         self.points = _is_points(run_dir)
         self.models = {"G_sha256": sha256_file(run_dir / G_FILE)}
+        if config.retrain_per_seed:  # w and D are trained by the bench: their recipe, not their files
+            self.models["retrain"] = {"w": config.w_options, "calibration": config.calibration_options}
+            return
         for key, directory, file in (("w_sha256", config.w_dir or run_dir / "reweight", W_FILE),
                                      ("D_sha256", config.calibrated_dir or run_dir / CALIBRATED_DIR, D_FILE)):
             if (Path(directory) / file).is_file():

@@ -46,3 +46,16 @@ def parse_sweep(spec: str) -> tuple[str, str, tuple]:
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in parsed):
         raise ValueError(f"{spec!r}: sweep values must be numbers")
     return name, knob.strip().replace("-", "_"), parsed
+
+
+def parse_key_values(specs: tuple[str, ...] | list[str], option: str = "--opt") -> dict:
+    """``("psi=0.7", "trainer=bank")`` → ``{"psi": 0.7, "trainer": "bank"}`` (values by
+    :func:`parse_value`, dashes in keys read as underscores); ``option`` names the flag in errors."""
+    out = {}
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{option} {spec!r}: write KEY=VALUE")
+        out[key.strip().replace("-", "_")] = parse_value(value)
+    return out
+

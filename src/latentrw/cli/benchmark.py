@@ -27,17 +27,25 @@ from latentrw.cli.group import _user_errors, main
               help="Another trained w than the checkpoint's reweight/ (with one --checkpoints).")
 @click.option("--calibrated-dir", type=click.Path(file_okay=False, exists=True), default=None,
               help="Another calibrated D than the checkpoint's calibrated/ (with one --checkpoints).")
+@click.option("--retrain-per-seed", is_flag=True,
+              help="Train w and the calibrated D again with each seed (into OUT/models/), so the seeds' spread "
+                   "includes their training.")
+@click.option("--w-opt", "w_opts", multiple=True, metavar="KEY=VALUE",
+              help="With --retrain-per-seed: a w training option (`latentrw reweight`'s, e.g. trainer=algorithm1).")
+@click.option("--calibration-opt", "cal_opts", multiple=True, metavar="KEY=VALUE",
+              help="With --retrain-per-seed: a calibration option (`latentrw calibrate`'s, e.g. steps=500).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="[runs/bench-SUITE]")
 @click.option("--device", default="auto", help="cpu, cuda or auto.")
 @_user_errors
 def bench(suite: str, samplers: str | None, checkpoints: str | None, seeds: str | None, n: int | None, quick: bool,
           opts: tuple[str, ...], sweeps: tuple[str, ...], metrics: str | None, w_dir: str | None,
-          calibrated_dir: str | None, out: Path | None, device: str) -> None:
+          calibrated_dir: str | None, retrain_per_seed: bool, w_opts: tuple[str, ...], cal_opts: tuple[str, ...],
+          out: Path | None, device: str) -> None:
     """Every sampler on the suite's shipped checkpoints, seeds apart: OUT/results.jsonl (resumable)."""
     from latentrw.bench import QUICK_OPTIONS, BenchConfig
     from latentrw.bench import bench as run_bench
     from latentrw.device import resolve_device
-    from latentrw.specs import parse_options, parse_sweep
+    from latentrw.specs import parse_key_values, parse_options, parse_sweep
 
     options = {k: dict(v) for k, v in (QUICK_OPTIONS if quick else {}).items()}
     try:
@@ -48,7 +56,8 @@ def bench(suite: str, samplers: str | None, checkpoints: str | None, seeds: str 
                              n or (500 if quick else 10_000), options,
                              tuple(checkpoints.split(",")) if checkpoints else (),
                              tuple(parse_sweep(spec) for spec in sweeps),
-                             tuple(metrics.split(",")) if metrics else (), w_dir, calibrated_dir).resolved()
+                             tuple(metrics.split(",")) if metrics else (), w_dir, calibrated_dir, retrain_per_seed,
+                             parse_key_values(w_opts, "--w-opt"), parse_key_values(cal_opts, "--calibration-opt")).resolved()
     except ValueError as exc:  # a bad option, sweep, sampler or seed list: before anything runs
         raise click.UsageError(str(exc)) from exc
     out = out or Path("runs") / f"bench-{suite}"
@@ -106,3 +115,4 @@ def demo(quick: bool, full: bool, out: Path | None, device: str) -> None:
     page = build_report(results, out / "report")
     click.echo(f"\nreport: {page.resolve()}\n(open it in a browser; tables in {page.parent / 'table.md'})\n"
                f"demo: {watch.summary()} on {machine()}")
+

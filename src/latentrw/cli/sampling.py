@@ -60,16 +60,13 @@ def _sampler_options(fn):
 
 
 def _parse_opts(opts: tuple[str, ...]) -> dict:
-    """``("psi=0.7", "divergence=js")`` → {"psi": 0.7, "divergence": "js"} (latentrw.specs.parse_value)."""
-    from latentrw.specs import parse_value
+    """``("psi=0.7", "divergence=js")`` → {"psi": 0.7, "divergence": "js"}."""
+    from latentrw.specs import parse_key_values
 
-    out = {}
-    for spec in opts:
-        key, sep, value = spec.partition("=")
-        if not sep or not key:
-            raise click.UsageError(f"--opt {spec!r}: write KEY=VALUE")
-        out[key.strip().replace("-", "_")] = parse_value(value)
-    return out
+    try:
+        return parse_key_values(opts)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 def _make_sampler(run, run_dir: Path, sampler: str, w_dir: Path | None, batch_size: int, acceptance, m, ga_steps,
