@@ -1,4 +1,7 @@
-"""Post-hoc samplers over seeds on one trained run. For each seed: train w (and its critic)
+"""Post-hoc samplers over seeds on one trained run (the commands of the recorded tables in
+docs/results.md; the package's equivalent is `latentrw bench SUITE --checkpoints RUN
+--retrain-per-seed`, which draws the same samples from the same per-seed w and D: on swissroll,
+seed 0, base / latent-rs / drs gave identical metrics). For each seed: train w (and its critic)
 with that seed on the same G if a latent-* sampler is asked for, calibrate a copy of D with
 that seed if a density-ratio sampler (drs, mh-gan, sir, ddls, dgflow) is, then draw N samples
 with each sampler (proposals from that seed) and evaluate them. One JSONL record per (seed,

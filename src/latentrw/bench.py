@@ -6,9 +6,9 @@ and ``calibrated/`` inside may stand in for one). For each checkpoint the bench
 first records the real-vs-real floor, then for every sampler and seed draws N samples from
 the seed's proposal stream with the checkpoint's trained w and calibrated D, evaluates them
 against the test split, and appends the metrics and the cost per accepted image. A seed here
-is a sampling seed (w and the calibrated D are the shipped ones); ``scripts/sampler_seeds.py``
-retrains them per seed instead. For the first seed it also writes a sample grid (2-D: a
-scatter) and, for samplers that select from their proposals, the acceptance histogram
+is a sampling seed (w and the calibrated D are the shipped ones) unless ``retrain_per_seed``
+trains them again with each seed (:mod:`latentrw.retrain`). For the first seed it also writes a
+sample grid (2-D: a scatter) and, for samplers that select from their proposals, the acceptance histogram
 (:mod:`latentrw.acceptance`); the record holds their paths (relative to the results file)
 and sha256. *Sweeps* then draw a sampler at several values of one knob (the acceptance dial,
 DRS's γ, truncation's ψ) on the first seed: records with ``knob`` and ``value``, from which the
@@ -168,10 +168,9 @@ class _Bench:
             return {"w_dir": self.config.w_dir, "calibrated_dir": self.config.calibrated_dir}
         from latentrw.retrain import seed_models
 
-        self.progress(f"{self.name} seed {seed}: training {' and '.join(r for r in requires if r in ('w', 'disc'))} "
-                      "for this seed (reused when done)")
         return seed_models(self.run, self.results.parent / "models" / self.name, seed, "w" in requires,
-                           "disc" in requires, self.config.w_options, self.config.calibration_options)
+                           "disc" in requires, self.config.w_options, self.config.calibration_options,
+                           say=lambda line: self.progress(f"{self.name} {line}"))
 
     def _figure_w_dir(self) -> Path | None:
         """The w the paper's figures are drawn for: the first seed's when w is trained per seed

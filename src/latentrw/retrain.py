@@ -50,14 +50,15 @@ def _replace(config, options: dict, what: str):
 
 
 def seed_models(run: Run, out: Path, seed: int, need_w: bool, need_disc: bool, w_options: dict,
-                calibration_options: dict) -> dict:
+                calibration_options: dict, say=lambda line: None) -> dict:
     """Train (or reuse) what the samplers of this seed need; returns ``{"w_dir", "calibrated_dir",
-    "w_seconds", "calibration_seconds"}`` for those trained."""
+    "w_seconds", "calibration_seconds"}`` for those needed. ``say`` hears of each training started."""
     found: dict = {}
     real = None
     if need_w:
         w_dir = out / f"reweight-s{seed}"
         if not (w_dir / W_FILE).is_file():
+            say(f"seed {seed}: training w into {w_dir}")
             real = load_dataset(run.config.dataset).model_input("train", run.prior.device)
             _timed(w_dir, lambda: WTrainer(run.G, run.D, run.prior, real, reweight_config(run, seed, w_options),
                                            w_dir).fit())
@@ -65,6 +66,7 @@ def seed_models(run: Run, out: Path, seed: int, need_w: bool, need_disc: bool, w
     if need_disc:
         cal_dir = out / f"calibrated-s{seed}"
         if not (cal_dir / D_FILE).is_file():
+            say(f"seed {seed}: calibrating D into {cal_dir}")
             real = real if real is not None else load_dataset(run.config.dataset).model_input("train", run.prior.device)
             _timed(cal_dir, lambda: calibrate(run, real, calibration_config(run, seed, calibration_options), cal_dir,
                                               get_extractor(run.config.dataset)))
