@@ -274,7 +274,32 @@ def test_bench_retrains_w_and_d_per_seed_and_resumes(tmp_path):
     before = results.read_text()
     bench(config, results, progress=lambda s: None)  # done: nothing trained or drawn again
     assert results.read_text() == before and (models / "reweight-s0" / "w.safetensors").read_bytes() == w0
+    # another recipe into the same models folder is refused, not reused under the new label
+    other = BenchConfig("synthetic", ("latent-rs",), seeds=(0,), n=200, checkpoints=("swissroll",),
+                        retrain_per_seed=True, w_options={**w_opts, "rounds": 3})
+    with pytest.raises(ConfigError, match="holds a model made with"):
+        bench(other, tmp_path / "other.jsonl", progress=lambda s: None)
+    # an unfinished model (no seconds.txt, written last) is trained on, a finished one reused
+    from latentrw.retrain import RECIPE, SECONDS, _needs_training
+
+    recipe = json.loads((models / "reweight-s0" / RECIPE).read_text())
+    assert not _needs_training(models / "reweight-s0", recipe)
+    (models / "reweight-s0" / SECONDS).unlink()
+    assert _needs_training(models / "reweight-s0", recipe)
     with pytest.raises(ValueError, match="takes no --w-dir"):
         BenchConfig("synthetic", checkpoints=("swissroll",), retrain_per_seed=True, w_dir=str(models)).resolved()
     with pytest.raises(ValueError, match="apply with --retrain-per-seed"):
         BenchConfig("synthetic", w_options={"rounds": 3}).resolved()
+
+
+def test_a_run_without_w_is_refused_before_anything_runs(tmp_path):
+    run = tmp_path / "mine"
+    shutil.copytree(shipped("swissroll"), run, ignore=shutil.ignore_patterns("reweight"))
+    with pytest.raises(ConfigError, match=r"w.safetensors is missing.*latentrw reweight"):
+        bench(BenchConfig("synthetic", ("base", "latent-rs"), seeds=(0,), n=100, checkpoints=(str(run),)),
+              tmp_path / "results.jsonl", progress=lambda s: None)
+    assert not (tmp_path / "results.jsonl").exists()  # nothing recorded
+    results = bench(BenchConfig("synthetic", ("base", "drs"), seeds=(0,), n=100, checkpoints=(str(run),)),
+                    tmp_path / "base.jsonl", progress=lambda s: None)  # samplers that need no w: fine
+    assert {r["sampler"] for r in load_results(results)} == {"real", "base", "drs"}
+

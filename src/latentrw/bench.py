@@ -330,10 +330,16 @@ class _Where:
         if config.retrain_per_seed:  # w and D are trained by the bench: their recipe, not their files
             self.models["retrain"] = {"w": config.w_options, "calibration": config.calibration_options}
             return
-        for key, directory, file in (("w_sha256", config.w_dir or run_dir / "reweight", W_FILE),
-                                     ("D_sha256", config.calibrated_dir or run_dir / CALIBRATED_DIR, D_FILE)):
-            if (Path(directory) / file).is_file():
-                self.models[key] = sha256_file(Path(directory) / file)
+        needed = {r for name in config.samplers for r in SAMPLERS.get(name).requires}
+        for key, need, directory, file, make in (
+                ("w_sha256", "w", config.w_dir or run_dir / "reweight", W_FILE, "latentrw reweight"),
+                ("D_sha256", "disc", config.calibrated_dir or run_dir / CALIBRATED_DIR, D_FILE, "latentrw calibrate")):
+            path = Path(directory) / file
+            if path.is_file():
+                self.models[key] = sha256_file(path)
+            elif need in needed:  # refused before anything runs, not when the first such sampler does
+                raise ConfigError(f"{path} is missing, and samplers of this bench need it: run `{make} {run_dir}`, "
+                                  "or pass --retrain-per-seed, or leave those samplers out")
 
 
 def _fingerprint(config: BenchConfig, task: _Task, where: _Where) -> dict:

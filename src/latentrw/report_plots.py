@@ -79,7 +79,7 @@ def _finite(e: float) -> float:
 def plot_tradeoffs(recs: list[dict], path: Path, title: str) -> Path | None:
     """Precision against recall along each swept knob (records with ``knob``), with the base
     sampler and each swept sampler at its defaults on the same seed marked beside them."""
-    sweeps = [r for r in recs if "knob" in r]
+    sweeps = [r for r in recs if "knob" in r and {"precision", "recall"} <= set(r["metrics"])]
     if not sweeps:
         return None
     seed = sweeps[0]["seed"]

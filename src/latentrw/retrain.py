@@ -3,25 +3,28 @@ again with each sampling seed, so that the spread over seeds includes the traini
 not only the sampling.
 
 Each seed's models go to ``OUT/models/CHECKPOINT/reweight-s{seed}`` and ``calibrated-s{seed}``,
-with the seconds their training took in ``seconds.txt``. Both resume: an interrupted w training
-continues from its last checkpoint, a finished one (or a finished calibration) is reused.
+with the recipe that made them in ``recipe.json`` and the seconds their training took in
+``seconds.txt`` (written last: the mark of a finished model). A finished model of the same recipe is
+reused, an interrupted w training continues from its last checkpoint, another recipe is refused.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 
 from latentrw.data import load_dataset
 from latentrw.errors import ConfigError
+from latentrw.fileio import atomic_write_json, sha256_file
 from latentrw.metrics.features import get_extractor
-from latentrw.reweight import W_FILE, ReweightConfig, critic_gp_weight
-from latentrw.run import Run
-from latentrw.samplers.calibrate import D_FILE, CalibrationConfig, calibrate, run_gp_weight
+from latentrw.reweight import ReweightConfig, critic_gp_weight
+from latentrw.run import G_FILE, Run
+from latentrw.samplers.calibrate import CalibrationConfig, calibrate, run_gp_weight
 from latentrw.w_trainer import WTrainer
 
-SECONDS = "seconds.txt"
+SECONDS, RECIPE = "seconds.txt", "recipe.json"
 
 
 def reweight_config(run: Run, seed: int, options: dict) -> ReweightConfig:
@@ -52,31 +55,55 @@ def _replace(config, options: dict, what: str):
 def seed_models(run: Run, out: Path, seed: int, need_w: bool, need_disc: bool, w_options: dict,
                 calibration_options: dict, say=lambda line: None) -> dict:
     """Train (or reuse) what the samplers of this seed need; returns ``{"w_dir", "calibrated_dir",
-    "w_seconds", "calibration_seconds"}`` for those needed. ``say`` hears of each training started."""
+    "w_seconds", "calibration_seconds"}`` for those needed. ``say`` hears of each training started.
+
+    A model is reused only when finished (its ``seconds.txt`` is written last) and made by the same
+    recipe (its configuration and G's sha256, in ``recipe.json``); an interrupted w training
+    resumes from its last checkpoint; another recipe in the same folder is an error."""
     found: dict = {}
+    g_sha256 = sha256_file(run.path / G_FILE)
     real = None
-    if need_w:
-        w_dir = out / f"reweight-s{seed}"
-        if not (w_dir / W_FILE).is_file():
-            say(f"seed {seed}: training w into {w_dir}")
+
+    def training_split():
+        nonlocal real
+        if real is None:
             real = load_dataset(run.config.dataset).model_input("train", run.prior.device)
-            _timed(w_dir, lambda: WTrainer(run.G, run.D, run.prior, real, reweight_config(run, seed, w_options),
-                                           w_dir).fit())
+        return real
+
+    if need_w:
+        w_dir, cfg = out / f"reweight-s{seed}", reweight_config(run, seed, w_options)
+        if _needs_training(w_dir, {"config": cfg.to_dict(), "G_sha256": g_sha256}):
+            say(f"seed {seed}: training w into {w_dir}")
+            _timed(w_dir, lambda: WTrainer(run.G, run.D, run.prior, training_split(), cfg, w_dir).fit())
         found |= {"w_dir": w_dir, "w_seconds": _seconds(w_dir)}
     if need_disc:
-        cal_dir = out / f"calibrated-s{seed}"
-        if not (cal_dir / D_FILE).is_file():
+        cal_dir, cal = out / f"calibrated-s{seed}", calibration_config(run, seed, calibration_options)
+        if _needs_training(cal_dir, {"config": dataclasses.asdict(cal), "G_sha256": g_sha256}):
             say(f"seed {seed}: calibrating D into {cal_dir}")
-            real = real if real is not None else load_dataset(run.config.dataset).model_input("train", run.prior.device)
-            _timed(cal_dir, lambda: calibrate(run, real, calibration_config(run, seed, calibration_options), cal_dir,
-                                              get_extractor(run.config.dataset)))
+            _timed(cal_dir, lambda: calibrate(run, training_split(), cal, cal_dir, get_extractor(run.config.dataset)))
         found |= {"calibrated_dir": cal_dir, "calibration_seconds": _seconds(cal_dir)}
     return found
 
 
+def _needs_training(directory: Path, recipe: dict) -> bool:
+    """False when ``directory`` holds a finished model of this ``recipe``; True when it holds none
+    or an unfinished one (the recipe is written before training starts); an error for another recipe."""
+    path = directory / RECIPE
+    if path.is_file():
+        found = json.loads(path.read_text())
+        if found != json.loads(json.dumps(recipe)):
+            raise ConfigError(f"{directory} holds a model made with {found}, not {recipe}: use another --out, "
+                              "or delete that folder to train it again")
+        return not (directory / SECONDS).is_file()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / SECONDS).unlink(missing_ok=True)
+    atomic_write_json(path, recipe)
+    return True
+
+
 def _timed(directory: Path, fit) -> None:
-    """Run ``fit`` and write its seconds to ``directory/seconds.txt`` (a training resumed after an
-    interruption counts only the run that finished it)."""
+    """Run ``fit``, then write its seconds to ``directory/seconds.txt``, the mark of a finished
+    model (a training resumed after an interruption counts only the run that finished it)."""
     start = time.perf_counter()
     fit()
     (directory / SECONDS).write_text(f"{time.perf_counter() - start:.1f}\n")

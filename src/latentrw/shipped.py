@@ -59,7 +59,7 @@ def resolve(spec: str | Path, root: Path = CHECKPOINTS_DIR) -> tuple[str, Path]:
     a run directory. A bare shipped name means the shipped checkpoint even where a folder of that
     name exists; write ``./NAME`` for the folder. Every command resolves names this way."""
     text = str(spec)
-    if text in available(root):
+    if not isinstance(spec, Path) and text in available(root):  # a Path is a folder, as written
         return text, shipped(text, root)
     path = Path(text)
     if not path.exists():
