@@ -4,13 +4,7 @@ import scipy.linalg
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from latentrw.metrics.classes import (
-    class_histogram,
-    in_between_rate,
-    in_between_threshold,
-    kl_to_uniform,
-    modes_covered,
-)
+from latentrw.metrics.classes import class_histogram, in_between_rate, in_between_threshold, kl_to_uniform, modes_covered
 from latentrw.metrics.emd import emd, emd_subsampled
 from latentrw.metrics.fid import fid, frechet_distance, gaussian_stats
 from latentrw.metrics.kid import kid, mmd2_unbiased

@@ -16,16 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from latentrw.samplers.base import (
-    PILOT_SEED,
-    SAMPLERS,
-    Cost,
-    Models,
-    ProposalStream,
-    SampleBatch,
-    Sampler,
-    value_and_grad,
-)
+from latentrw.samplers.base import PILOT_SEED, SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler, value_and_grad
 from latentrw.samplers.latent import project, resolve_project
 
 DELTA = 1e-3  # δ of Tanaka's Algorithm 2

@@ -15,16 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from latentrw.samplers.base import (
-    PILOT_SEED,
-    SAMPLERS,
-    Cost,
-    Models,
-    ProposalStream,
-    SampleBatch,
-    Sampler,
-    check_proposal_budget,
-)
+from latentrw.samplers.base import PILOT_SEED, SAMPLERS, Cost, Models, ProposalStream, SampleBatch, Sampler, check_proposal_budget
 
 EPS = 1e-6  # ε of Azadi et al. (numerical stability)
 
