@@ -64,7 +64,9 @@ def crash_at(step):
 
 # wgan-gp: GP draws from the latent RNG and n_critic=5 exercises the G/D step phase;
 # gm prior: prior parameters and optimizer state; D dropout: the global RNG.
-RESUME_SETUP = dict(objective="wgan-gp", prior="gm", epochs=3, checkpoint_every=4, d_options={"hidden": [16], "dropout": 0.2})
+# g_ema: the average of G's weights is part of the state.
+RESUME_SETUP = dict(objective="wgan-gp", prior="gm", epochs=3, checkpoint_every=4, g_ema=0.9,
+                    d_options={"hidden": [16], "dropout": 0.2})
 
 
 @pytest.mark.parametrize("crash", [Crash, KeyboardInterrupt])
@@ -81,7 +83,8 @@ def test_crash_and_resume_gives_identical_weights(tmp_path, crash):
     resumed = tiny_trainer(tmp_path / "run", n=80, **RESUME_SETUP)
     resumed.fit(resume=True)
     assert resumed.step == reference.step == 30
-    for a, b in ((resumed.G, reference.G), (resumed.D, reference.D), (resumed.prior, reference.prior)):
+    for a, b in ((resumed.G, reference.G), (resumed.D, reference.D), (resumed.prior, reference.prior),
+                 (resumed.ema.module, reference.ema.module)):
         assert_same_weights(state(a), state(b))
     log = (tmp_path / "run" / "log.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in log] == [1, 2, 3]
@@ -108,7 +111,8 @@ def test_kill_while_exporting_models_loses_nothing(tmp_path, monkeypatch):
     assert run.step == 20
     resumed = tiny_trainer(tmp_path / "run", n=80, **RESUME_SETUP)
     resumed.fit(resume=True)
-    for a, b in ((resumed.G, reference.G), (resumed.D, reference.D), (resumed.prior, reference.prior)):
+    for a, b in ((resumed.G, reference.G), (resumed.D, reference.D), (resumed.prior, reference.prior),
+                 (resumed.ema.module, reference.ema.module)):
         assert_same_weights(state(a), state(b))
 
 
@@ -134,7 +138,8 @@ def test_ctrl_c_in_the_middle_of_a_step_finishes_it_then_saves(tmp_path):
     assert load_run(tmp_path / "run").step == 15
     resumed = tiny_trainer(tmp_path / "run", n=80, **RESUME_SETUP)
     resumed.fit(resume=True)
-    for a, b in ((resumed.G, reference.G), (resumed.D, reference.D), (resumed.prior, reference.prior)):
+    for a, b in ((resumed.G, reference.G), (resumed.D, reference.D), (resumed.prior, reference.prior),
+                 (resumed.ema.module, reference.ema.module)):
         assert_same_weights(state(a), state(b))
 
 

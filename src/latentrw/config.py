@@ -69,7 +69,10 @@ class TrainConfig:
     log_every: int = 100  # steps between loss/NaN checks and progress-bar updates
     grid_size: int = 64  # samples in the per-epoch grid
     eval_every: int = 0  # epochs between quality evaluations logged to log.jsonl; 0 = never
-    eval_n: int = 2000  # samples per such evaluation (against the test split)
+    eval_n: int = 2000  # samples per such evaluation (against the holdout, else the test split)
+    holdout: int = 0  # the last N training images are not trained on; they score model selection
+    g_ema: float = 0.0  # decay of an exponential moving average of G's (and the prior's) weights; 0 = none
+    select: str = "last"  # "last" step, or "fid": lowest FID on the holdout at the evaluations (RUN/best)
 
     def resolve(self, dataset_kind: str | None = None) -> TrainConfig:
         """Return a copy with every default filled in; raise :class:`ConfigError` on bad values."""
@@ -112,6 +115,10 @@ class TrainConfig:
             (c.device in ("cpu", "cuda", "auto") or c.device.startswith("cuda:"), "device must be cpu, cuda or auto"),
             (c.checkpoint_every >= 0 and c.log_every >= 1, "checkpoint_every >= 0 and log_every >= 1"),
             (c.eval_every >= 0 and c.eval_n >= 10, "eval_every >= 0 and eval_n >= 10"),
+            (c.holdout >= 0 and 0 <= c.g_ema < 1, "holdout must be >= 0 and g_ema in [0, 1)"),
+            (c.select in ("last", "fid"), "select must be 'last' or 'fid'"),
+            (c.select != "fid" or (c.holdout > 0 and c.eval_every > 0),
+             "select='fid' needs holdout > 0 (the test split never selects a model) and eval_every > 0"),
         ]
         for ok, message in checks:
             if not ok:

@@ -8,13 +8,12 @@ the loop syncs with the host only every ``log_every`` steps.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import json
 import math
-import signal
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -30,18 +29,22 @@ from latentrw.checkpoint import (
     save_tensors,
 )
 from latentrw.config import TrainConfig
-from latentrw.data import Dataset, as_exported, load_dataset, to_uint8_images
+from latentrw.data import Dataset, load_dataset, to_uint8_images
 from latentrw.device import resolve_device
 from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
 from latentrw.fileio import atomic_write_json, truncate_jsonl
 from latentrw.images import save_grid, save_scatter
+from latentrw.interrupt import deferred_interrupt
 from latentrw.models import MODELS
 from latentrw.objectives import OBJECTIVES, clip_weights, gradient_penalty
 from latentrw.priors import build_prior
 from latentrw.run import CONFIG, D_FILE, G_FILE, LOG, PRIOR_FILE, STATE_FILE
 from latentrw.seeding import indexed_seed
+from latentrw.selection import Selection, WeightAverage, score
 
 STATS = ("d_loss", "g_loss", "gp", "grad_norm", "d_real", "d_fake")
+
+
 def _kept(run_dir: Path) -> str:
     if (run_dir / STATE_FILE).exists():
         return f"The last good checkpoint in {run_dir} is kept."
@@ -77,8 +80,9 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, run_dir: Path | str, *, data: Dataset | None = None,
                  progress: bool = True, on_step: Callable[[int], None] | None = None):
-        self.data = data if data is not None else load_dataset(config.dataset)
-        self.cfg = config.resolve(self.data.kind)
+        data = data if data is not None else load_dataset(config.dataset)
+        self.cfg = config.resolve(data.kind)
+        self.data, self.holdout = data.hold_out(self.cfg.holdout)
         self.run_dir = Path(run_dir)
         self.progress, self.on_step = progress, on_step
         if self.cfg.batch_size > len(self.data.x_train):
@@ -106,9 +110,11 @@ class Trainer:
         g_params = list(self.G.parameters()) + list(self.prior.parameters())
         self.opt_g = _make_optimizer(g_params, self.objective.optimizer, cfg.lr_g, cfg.betas)
         self.opt_d = _make_optimizer(self.D.parameters(), self.objective.optimizer, cfg.lr_d, cfg.betas)
+        self._g_side = torch.nn.ModuleDict({"G": self.G, "prior": self.prior})  # what the average covers
+        self.ema = WeightAverage(self._g_side, cfg.g_ema) if cfg.g_ema > 0 else None
         self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.step = 0
-        self._reference = None  # test-split features, computed at the first evaluation
+        self._reference = None  # holdout (else test-split) features, computed at the first evaluation
 
     # -- checkpoints --------------------------------------------------------
     def _headers(self) -> dict[str, dict]:
@@ -135,6 +141,8 @@ class Trainer:
                                    f"{_kept(self.run_dir)} {_RETRY}")
         heads = self._headers()
         modules = {"G": self.G, "D": self.D, "prior": self.prior}
+        if self.ema is not None:
+            modules["ema"] = self.ema.module
         tensors = {f"{name}.{k}": v for name, m in modules.items() for k, v in m.state_dict().items()}
         tg, hg = optimizer_to_tensors(self.opt_g, "opt_g")
         td, hd = optimizer_to_tensors(self.opt_d, "opt_d")
@@ -152,7 +160,10 @@ class Trainer:
         """Restore the latest checkpoint of ``run_dir`` from ``train_state.safetensors`` (for resuming)."""
         path = self.run_dir / STATE_FILE
         tensors, head = load_tensors(path)
-        for name, module in (("G", self.G), ("D", self.D), ("prior", self.prior)):
+        modules = [("G", self.G), ("D", self.D), ("prior", self.prior)]
+        if self.ema is not None:
+            modules.append(("ema", self.ema.module))
+        for name, module in modules:
             prefix = name + "."
             weights = {k[len(prefix):]: v.to(self.device) for k, v in tensors.items() if k.startswith(prefix)}
             load_state_into(module, weights, path)
@@ -211,6 +222,8 @@ class Trainer:
         loss_g.backward()
         distributed.sum_gradients(list(self.G.parameters()) + list(self.prior.parameters()))
         self.opt_g.step()
+        if self.ema is not None:
+            self.ema.update(self._g_side)
         self.D.requires_grad_(True)
         return loss_g
 
@@ -292,6 +305,9 @@ class Trainer:
                 atomic_write_json(run / CONFIG, cfg.to_dict())
                 truncate_jsonl(run / LOG, self.step)
             self._loop(self.data.model_input("train", self.device))
+        if self.ema is not None and cfg.select == "last" and distributed.is_main():
+            Selection(run, 0).choose({"epoch": cfg.epochs, "step": self.step, "weights": "ema"},
+                                     functools.partial(self._export, ema=True))
         return run
 
     def _loop(self, x: torch.Tensor) -> None:
@@ -300,7 +316,7 @@ class Trainer:
         bar = tqdm(total=total, initial=self.step, disable=not (self.progress and distributed.is_main()), unit="step",
                    dynamic_ncols=True)
         try:
-            with _deferred_interrupt() as interrupted:
+            with deferred_interrupt() as interrupted:
                 self._steps(x, total, bar, interrupted)
         finally:
             bar.close()
@@ -350,27 +366,46 @@ class Trainer:
         if self.cfg.gp_weight == 0:
             record.pop("gp"), record.pop("grad_norm")
         if self.cfg.eval_every and (epoch + 1) % self.cfg.eval_every == 0:
-            record["metrics"] = self.evaluate(self.cfg.eval_n)  # every rank: the extraction is split
+            record.update(self._evaluate_candidates(epoch + 1))  # every rank: the extraction is split
         if not distributed.is_main():
             return
         with open(self.run_dir / LOG, "a") as f:
             f.write(json.dumps(record) + "\n")
         self.save_samples(self.run_dir / "samples" / f"epoch_{epoch + 1:04d}.png")
 
-    @torch.no_grad()
-    def evaluate(self, n: int) -> dict:
+    def evaluate(self, n: int, G: torch.nn.Module | None = None, prior: torch.nn.Module | None = None) -> dict:
         """FID, precision/recall, density/coverage (and the in-between rate for images) of ``n``
-        samples from fixed noise against the test split. Uses no training RNG."""
-        from latentrw.metrics.evaluate import evaluate_samples, reference
+        samples of G (default: the trained one) from fixed noise, against the held-out training
+        images when the config holds some out, else the test split. Uses no training RNG."""
+        from latentrw.metrics.evaluate import Reference, reference
 
         if self._reference is None:
-            self._reference = reference(self.data.name)
-        z = self.prior.sample(n, torch.Generator(self.device).manual_seed(self.cfg.seed + 54321))
-        self.G.eval()
-        x = as_exported(torch.cat([self.G(z[i:i + 1000]).cpu() for i in range(0, n, 1000)]))
-        self.G.train()
-        values = evaluate_samples(x, self.data.name, ("fid", "prdc", "classes"), ref=self._reference)
-        return {k: round(v, 6) for k, v in values.items() if isinstance(v, float)}
+            self._reference = (Reference(self.data.name, "holdout", x=self.holdout.model_input("train"))
+                               if self.holdout is not None else reference(self.data.name))
+        return score(G or self.G, prior or self.prior, n, self.cfg.seed + 54321, self._reference,
+                     ("fid", "prdc", "classes"))
+
+    def _evaluate_candidates(self, epoch: int) -> dict:
+        """Score G (and its average); with ``select="fid"`` offer each to the selection."""
+        out = {"metrics": self.evaluate(self.cfg.eval_n)}
+        if self.ema is not None:
+            out["metrics_ema"] = self.evaluate(self.cfg.eval_n, self.ema.module["G"], self.ema.module["prior"])
+        if self.cfg.select == "fid" and distributed.is_main():
+            selection = Selection(self.run_dir, self.cfg.holdout)
+            for weights, key in (("raw", "metrics"), ("ema", "metrics_ema")):
+                if key in out:
+                    candidate = {"epoch": epoch, "step": self.step, "weights": weights, "fid": out[key]["fid"]}
+                    selection.offer(candidate, functools.partial(self._export, ema=weights == "ema"))
+        return out
+
+    def _export(self, directory: Path, ema: bool = False) -> None:
+        """Write G (or its average), D and the prior with the config as a run directory."""
+        G, prior = (self.ema.module["G"], self.ema.module["prior"]) if ema else (self.G, self.prior)
+        heads = self._headers()
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(directory / CONFIG, self.cfg.to_dict())
+        for name, fname, module in (("G", G_FILE, G), ("D", D_FILE, self.D), ("prior", PRIOR_FILE, prior)):
+            save_module(directory / fname, module, {**heads[name], "weights": "ema" if ema else "raw"})
 
     @torch.no_grad()
     def save_samples(self, path: Path) -> None:
@@ -393,22 +428,6 @@ def _summarise(acc: torch.Tensor) -> dict[str, float]:
     out["g_loss"] = sums[STATS.index("g_loss")] / max(g_steps, 1.0)
     out = {k: round(v, 6) if math.isfinite(v) else v for k, v in out.items()}
     return {**out, "d_steps": int(d_steps), "g_steps": int(g_steps)}
-
-
-@contextlib.contextmanager
-def _deferred_interrupt() -> Iterator[Callable[[], bool]]:
-    """While active, Ctrl-C (SIGINT) only raises a flag that the loop checks between steps,
-    so a step is never cut in half. Outside the main thread (no signals) it does nothing."""
-    hit = []
-    try:
-        previous = signal.signal(signal.SIGINT, lambda *_: hit.append(True))
-    except ValueError:  # not the main thread
-        yield lambda: False
-        return
-    try:
-        yield lambda: bool(hit)
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _same_run(a: TrainConfig, b: TrainConfig) -> bool:

@@ -40,7 +40,14 @@ _DEFAULTS = TrainConfig()
               help="Steps between checkpoints; 0 = every epoch.")
 @click.option("--eval-every", type=click.IntRange(min=0), default=0,
               help="Every K epochs log FID, precision/recall, density/coverage and the in-between rate.")
-@click.option("--eval-n", type=click.IntRange(min=10), default=2000, help="Samples per --eval-every evaluation.")
+@click.option("--eval-n", type=click.IntRange(min=10), default=_DEFAULTS.eval_n, help="Samples per --eval-every evaluation.")
+@click.option("--holdout", type=click.IntRange(min=0), default=_DEFAULTS.holdout,
+              help="Train without the last N training images; --eval-every scores against them instead of the "
+              "test split.")
+@click.option("--g-ema", type=click.FloatRange(0, 1, max_open=True), default=_DEFAULTS.g_ema,
+              help="Decay of a moving average of G's weights (e.g. 0.999), evaluated beside G; 0 = none.")
+@click.option("--select", type=click.Choice(["last", "fid"]), default=_DEFAULTS.select,
+              help="fid: keep the lowest-FID G (or average) on the --holdout images in RUN/best.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Run directory to create (a run with the same config there is continued, not redone).")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import torch
+
+from latentrw.errors import ConfigError
 
 
 @dataclass
@@ -36,6 +39,21 @@ class Dataset:
         if self.kind == "image":
             return (x.float().unsqueeze(1) / 127.5) - 1.0
         return x.float()
+
+
+    def hold_out(self, n: int) -> tuple[Dataset, Dataset | None]:
+        """This set without the last ``n`` training items, and a set of those items (None when
+        ``n`` is 0). Both keep the test split; model selection must not read it."""
+        if n == 0:
+            return self, None
+        if not 0 < n < len(self.x_train):
+            raise ConfigError(f"cannot hold out {n} of the {len(self.x_train)} training samples of {self.name}; "
+                              f"choose 0 < holdout < {len(self.x_train)}")
+
+        def part(sl: slice) -> Dataset:
+            y = None if self.y_train is None else self.y_train[sl]
+            return dataclasses.replace(self, x_train=self.x_train[sl], y_train=y)
+        return part(slice(None, -n)), part(slice(-n, None))
 
 
 def to_uint8_images(x: torch.Tensor) -> torch.Tensor:

@@ -47,11 +47,14 @@ class Reference:
     """Features (and logits) of a dataset's reference split, computed once."""
 
     def __init__(self, dataset: str, split: str = "test", extractor: FeatureExtractor | None = None,
-                 progress: bool = False):
+                 progress: bool = False, x: torch.Tensor | None = None):
+        """``split`` names the reference; ``x`` (model scale) replaces the dataset's split of
+        that name, e.g. a trainer's held-out training images."""
         self.dataset, self.split = dataset, split
         self.extractor = extractor or get_extractor(dataset)
         self.data = load_dataset(dataset)
-        self.features, self.logits = self.extractor(self.data.model_input(split), progress=progress)
+        x = self.data.model_input(split) if x is None else x
+        self.features, self.logits = self.extractor(x, progress=progress)
         self.threshold = (in_between_threshold(self.logits, PROTOCOL["in_between_quantile"])
                           if self.logits is not None else None)
         self._radii: dict[tuple[int, int], torch.Tensor] = {}
