@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from latentrw.metrics.classifier import HELDOUT_SPLIT
+from latentrw.features.classifier import HELDOUT_SPLIT
 from latentrw.metrics.emd import emd
 from latentrw.metrics.evaluate import reference
 

@@ -17,8 +17,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from latentrw.bench import BenchConfig, bench
 from latentrw.config import TrainConfig
 from latentrw.train import train
+
+SAMPLERS = ("base", "latent-rs", "latent-rs-ga", "latent-sir", "latent-ga", "drs", "sir", "mh-gan", "dot")
 
 
 def toy_config(dataset: str, epochs: int) -> TrainConfig:
@@ -29,8 +32,11 @@ def toy_config(dataset: str, epochs: int) -> TrainConfig:
 
 def one(dataset: str, epochs: int, root: Path, seeds: str) -> None:
     run = train(toy_config(dataset, epochs), root / dataset, progress=False)
-    script = Path(__file__).resolve().parents[1] / "scripts" / "sampler_seeds.py"
-    subprocess.run([sys.executable, str(script), str(run), "--seeds", seeds, "--metrics", "emd,prdc"], check=True)
+    # Each seed retrains w (Algorithm 1) and the calibrated D on this G; rerunning resumes.
+    config = BenchConfig("synthetic", samplers=SAMPLERS, seeds=tuple(int(s) for s in seeds.split(",")),
+                         checkpoints=(str(run),), metrics=("emd", "prdc"), retrain_per_seed=True,
+                         w_options={"trainer": "algorithm1"})
+    bench(config, root / dataset / "rivals" / "results.jsonl", progress=print)
 
 
 def main() -> None:

@@ -35,12 +35,16 @@ def test_unknown_names_fail_clearly_and_the_version_is_set():
 
 
 def test_the_data_package_does_not_import_the_metrics():
-    """metrics build on data, never the other way round (a user dataset of points gets its
-    coordinates as features by the metrics' fallback, not by data registering an extractor)."""
+    """metrics build on features and data, features on data, never the other way round (a user
+    dataset of points gets its coordinates as features by the extractors' fallback, not by data
+    registering an extractor)."""
     import ast
     from pathlib import Path
 
-    data = Path(latentrw.__file__).parent / "data"
-    imported = {node.module for f in data.glob("*.py") for node in ast.walk(ast.parse(f.read_text()))
+    def imported(package: str) -> set[str]:
+        folder = Path(latentrw.__file__).parent / package
+        return {node.module for f in folder.glob("*.py") for node in ast.walk(ast.parse(f.read_text()))
                 if isinstance(node, ast.ImportFrom) and node.module}
-    assert not [m for m in imported if m.startswith("latentrw.metrics")]
+
+    assert not [m for m in imported("data") if m.startswith(("latentrw.metrics", "latentrw.features"))]
+    assert not [m for m in imported("features") if m.startswith("latentrw.metrics")]

@@ -5,10 +5,10 @@ import torch
 
 from latentrw.data import load_dataset
 from latentrw.errors import CheckpointError
+from latentrw.features import PINNED_SHA256, SHIPPED, WEIGHTS_DIR, classifier_extractor
+from latentrw.features.classifier import FEATURE_DIM, accuracy, load_classifier
 from latentrw.metrics.classes import in_between_rate
-from latentrw.metrics.classifier import FEATURE_DIM, accuracy, load_classifier
 from latentrw.metrics.evaluate import reference
-from latentrw.metrics.features import PINNED_SHA256, SHIPPED, WEIGHTS_DIR, classifier_extractor
 
 MIN_ACCURACY = {"mnist": 0.993, "fashion-mnist": 0.91}
 

@@ -79,7 +79,7 @@ def test_eval_every_logs_metrics_without_changing_training(tmp_path, tmp_cache):
 
 
 def test_user_registered_extractor(monkeypatch):
-    from latentrw.metrics import features
+    from latentrw.features import extractor as features
     from latentrw.registry import Registry
 
     monkeypatch.setattr(features, "EXTRACTORS", Registry("feature extractor"))
@@ -128,7 +128,7 @@ def test_image_evaluation_via_png_folder_and_npz(tmp_path, tmp_cache):
 
 def test_shipped_classifier_with_wrong_pin_is_refused(monkeypatch):
     from latentrw.errors import CheckpointError
-    from latentrw.metrics import features
+    from latentrw.features import extractor as features
 
     monkeypatch.setitem(features.PINNED_SHA256, "mnist", "0" * 64)
     with pytest.raises(CheckpointError, match="does not match the pinned"):

@@ -53,8 +53,8 @@ def test_image_folder_is_resized_cropped_and_refuses_bad_files(tmp_cache, tmp_pa
     assert (torch.cat([ds.x_train, ds.x_test]) == 77).all() and ds.y_train is None
     with pytest.raises(CheckpointError, match="no feature extractor is registered for dataset my-digits"):
         evaluate_samples(ds.model_input("test"), "my-digits", ("fid",))
+    from latentrw.features import FeatureExtractor, register_extractor
     from latentrw.metrics.evaluate import floor
-    from latentrw.metrics.features import FeatureExtractor, register_extractor
 
     register_extractor("my-digits", lambda: FeatureExtractor("pixels", lambda x: (x.flatten(1), None), 784, "pixels"))
     assert floor("my-digits", n=10_000)["n_floor"] == 24  # the whole (small) training split

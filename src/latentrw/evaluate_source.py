@@ -40,7 +40,7 @@ def evaluate_source(source: Path | str, dataset: str | None = None, metrics: tup
 
 
 def _reference(dataset: str, classifier: Path | str | None):
-    from latentrw.metrics.features import classifier_extractor
+    from latentrw.features import classifier_extractor
 
     return reference(dataset, extractor=classifier_extractor(dataset, classifier) if classifier else None, progress=True)
 

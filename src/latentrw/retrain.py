@@ -17,8 +17,8 @@ from pathlib import Path
 
 from latentrw.data import load_dataset
 from latentrw.errors import ConfigError
+from latentrw.features import get_extractor
 from latentrw.fileio import atomic_write_json, sha256_file
-from latentrw.metrics.features import get_extractor
 from latentrw.reweight import ReweightConfig, critic_gp_weight
 from latentrw.run import G_FILE, Run
 from latentrw.samplers.calibrate import CalibrationConfig, calibrate, run_gp_weight

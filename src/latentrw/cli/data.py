@@ -78,7 +78,7 @@ def classifier() -> None:
 @_user_errors
 def classifier_train(dataset: str, epochs: int, seed: int, out: Path | None) -> None:
     """Train the feature classifier of DATASET and report its test accuracy."""
-    from latentrw.metrics.classifier import train_classifier
+    from latentrw.features.classifier import train_classifier
 
     out = out or Path(f"{dataset}-classifier.safetensors")
     from latentrw.fileio import sha256_file

@@ -179,7 +179,7 @@ def calibrate(run_dir: Path, steps: int, batch_size: int, lr: float, gp_weight: 
     """Fine-tune and calibrate a copy of the run's D (for drs, mh-gan, sir, ddls, dgflow)."""
     from latentrw.data import load_dataset
     from latentrw.device import resolve_device
-    from latentrw.metrics.features import get_extractor
+    from latentrw.features import get_extractor
     from latentrw.run import load_run
     from latentrw.samplers.calibrate import DIR, CalibrationConfig, run_gp_weight
     from latentrw.samplers.calibrate import calibrate as run_calibration

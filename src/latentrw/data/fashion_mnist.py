@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from latentrw.data.idx_images import LECUN_FILENAMES, IdxImageSpec, read_directory
+from latentrw.data.idx_images import IdxImageSpec, read_directory
 from latentrw.errors import DataError
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -26,7 +26,6 @@ def _from_debian() -> dict[str, bytes]:
 
 SPEC = IdxImageSpec(
     name="fashion-mnist",
-    filenames=LECUN_FILENAMES,
     # sha256 of the decompressed IDX files of the upstream release.
     sha256={
         "train_images": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
@@ -34,7 +33,6 @@ SPEC = IdxImageSpec(
         "test_images": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
         "test_labels": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
     },
-    counts=(60000, 10000),
     mirrors=(
         "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
         "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",

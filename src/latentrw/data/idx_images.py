@@ -10,7 +10,7 @@ source verifies the same way. What is found is written to the cache.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +37,14 @@ Source = Callable[[], dict[str, bytes]]
 
 @dataclass(frozen=True)
 class IdxImageSpec:
+    """One dataset of four IDX files. The defaults are MNIST's layout (LeCun's file names,
+    60,000 training and 10,000 test images), which Fashion-MNIST copies: a dataset states its
+    name, checksums and sources, and only what differs besides."""
+
     name: str
-    filenames: dict[str, str]  # role -> canonical file name, without .gz
     sha256: dict[str, str]  # role -> sha256 of the decompressed IDX bytes
-    counts: tuple[int, int]  # (train, test) sizes
+    filenames: dict[str, str] = field(default_factory=lambda: dict(LECUN_FILENAMES))  # role -> name, without .gz
+    counts: tuple[int, int] = (60_000, 10_000)  # (train, test) sizes
     mirrors: tuple[str, ...] = ()
     local_sources: tuple[tuple[str, Source], ...] = ()  # tried before the mirrors
     remote_sources: tuple[tuple[str, Source], ...] = ()  # tried after the mirrors

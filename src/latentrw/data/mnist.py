@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from latentrw.data.idx import encode_idx
-from latentrw.data.idx_images import LECUN_FILENAMES, IdxImageSpec
+from latentrw.data.idx_images import IdxImageSpec
 from latentrw.errors import DataError
 from latentrw.fileio import sha256_bytes, sha256_file
 
@@ -93,7 +93,6 @@ def _from_pypi_wheel() -> dict[str, bytes]:
 
 SPEC = IdxImageSpec(
     name="mnist",
-    filenames=LECUN_FILENAMES,
     # sha256 of the canonical decompressed IDX files.
     sha256={
         "train_images": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
@@ -101,7 +100,6 @@ SPEC = IdxImageSpec(
         "test_images": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
         "test_labels": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
     },
-    counts=(60000, 10000),
     mirrors=(
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
         "https://storage.googleapis.com/cvdf-datasets/mnist/",

@@ -10,7 +10,7 @@ the metrics' reference set.
   resized to ``size`` and centre-cropped to ``size`` × ``size``; split by ``test_fraction``.
 
 The image metrics need a feature extractor for the dataset: register one with
-:func:`latentrw.metrics.features.register_extractor` or give ``latentrw evaluate --classifier
+:func:`latentrw.features.register_extractor` or give ``latentrw evaluate --classifier
 FILE``; 2-D points use their coordinates.
 """
 
@@ -162,7 +162,7 @@ def add_dataset(name: str, source: Path | str, size: int = 28, test_fraction: fl
     atomic_write_json(out / "meta.json", {"name": name, "kind": kind, "source": str(source.resolve()),
                                           "n_train": len(xtr), "n_test": len(xte), "shape": list(xtr.shape[1:]),
                                           "sha256": sha256_file(out / "data.npz")})
-    if name not in DATASETS:  # points get their coordinates as features (latentrw.metrics.features)
+    if name not in DATASETS:  # points get their coordinates as features (latentrw.features)
         DATASETS.add(name, DatasetEntry(lambda source_dir=None, _n=name: load(_n), kind))
     return out
 

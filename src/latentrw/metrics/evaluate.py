@@ -2,7 +2,7 @@
 
 Defaults follow the paper and the MNIST literature (:data:`PROTOCOL`): N = 10,000 samples
 against the 10,000 test images, features from the dataset's classifier
-(:mod:`latentrw.metrics.features`), precision/recall with k=3, density/coverage with k=5,
+(:mod:`latentrw.features`), precision/recall with k=3, density/coverage with k=5,
 KID over 100 subsets of 1000 (torch-fidelity's sampling), EMD as the mean exact EMD of 5
 random subset pairs of 2,500 points (exact when both sets are that small), and the
 in-between threshold set on the test images so that 1 % of them fall under it.
@@ -28,11 +28,11 @@ import latentrw
 from latentrw.data import load_dataset
 from latentrw.data.cache import cache_root
 from latentrw.errors import DataError
+from latentrw.features import SHIPPED, FeatureExtractor, get_extractor
+from latentrw.features.classifier import HELDOUT_SPLIT
 from latentrw.fileio import atomic_write_json
 from latentrw.metrics.classes import class_statistics, in_between_threshold
-from latentrw.metrics.classifier import HELDOUT_SPLIT
 from latentrw.metrics.emd import emd_subsampled
-from latentrw.metrics.features import SHIPPED, FeatureExtractor, get_extractor
 from latentrw.metrics.fid import fid
 from latentrw.metrics.kid import KID_SEED, kid
 from latentrw.metrics.prdc import kth_neighbour_radii, prdc

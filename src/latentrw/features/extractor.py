@@ -1,8 +1,8 @@
 """Feature extractors: images (or points) -> (features, logits or None).
 
 A registry maps a dataset name to its extractor. ``mnist`` and ``fashion-mnist`` use the
-classifier shipped in ``latentrw/metrics/weights/`` (penultimate layer ``fc1``, 128-d,
-see :mod:`latentrw.metrics.classifier`), verified against a pinned sha256 before loading;
+classifier shipped in ``latentrw/features/weights/`` (penultimate layer ``fc1``, 128-d,
+see :mod:`latentrw.features.classifier`), verified against a pinned sha256 before loading;
 2-D sets use their raw coordinates. ``register_extractor`` adds a user's own.
 """
 
@@ -79,14 +79,14 @@ def register_extractor(name: str, factory: Callable[[], FeatureExtractor]) -> No
 
 def classifier_extractor(dataset: str, path: Path | None = None, expected_sha256: str | None = None) -> FeatureExtractor:
     """The shipped classifier of ``dataset`` (or the file at ``path``), hash-checked."""
-    from latentrw.metrics.classifier import FEATURE_LAYER, load_classifier
+    from latentrw.features.classifier import FEATURE_LAYER, load_classifier
 
     shipped = path is None
     path = WEIGHTS_DIR / SHIPPED[dataset] if shipped else Path(path)
     expected = PINNED_SHA256.get(dataset) if shipped else expected_sha256
     if shipped and expected is None:
         raise CheckpointError(f"{path}: no sha256 is pinned for the shipped {dataset} classifier; "
-                              "pin it in latentrw.metrics.features.PINNED_SHA256")
+                              "pin it in latentrw.features.PINNED_SHA256")
     if not path.is_file():
         raise CheckpointError(f"{path}: no classifier for {dataset}; train one with "
                               f"`latentrw classifier train {dataset}`")
@@ -118,7 +118,7 @@ def get_extractor(dataset: str) -> FeatureExtractor:
         if dataset not in EXTRACTORS:
             raise CheckpointError(
                 f"no feature extractor is registered for dataset {dataset}: register one with "
-                f"latentrw.metrics.features.register_extractor({dataset!r}, factory), or pass a classifier file "
+                f"latentrw.features.register_extractor({dataset!r}, factory), or pass a classifier file "
                 "to `latentrw evaluate --classifier FILE`")
         _CACHE[dataset] = EXTRACTORS.get(dataset)()
     return _CACHE[dataset]
