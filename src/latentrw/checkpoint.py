@@ -141,3 +141,25 @@ def optimizer_from_tensors(opt: torch.optim.Optimizer, prefix: str, tensors: dic
         idx, name = key.split(".", 1)
         state.setdefault(int(idx), {})[name] = value
     opt.load_state_dict({"state": state, "param_groups": header["param_groups"]})
+
+
+def training_state(modules: dict[str, torch.nn.Module],
+                   optimizers: dict[str, torch.optim.Optimizer]) -> tuple[dict[str, torch.Tensor], dict]:
+    """One resumable state: each module's weights under ``NAME.`` and each optimizer's state;
+    returns the tensors and the optimizers' headers (by name) for :func:`save_tensors`."""
+    tensors = {f"{name}.{k}": v for name, m in modules.items() for k, v in m.state_dict().items()}
+    headers = {}
+    for name, opt in optimizers.items():
+        t, headers[name] = optimizer_to_tensors(opt, name)
+        tensors |= t
+    return tensors, headers
+
+
+def restore_training_state(path: Path, tensors: dict[str, torch.Tensor], header: dict,
+                           modules: dict[str, torch.nn.Module], optimizers: dict[str, torch.optim.Optimizer]) -> None:
+    """Load what :func:`training_state` wrote (read from ``path``) back into ``modules`` and ``optimizers``."""
+    for name, module in modules.items():
+        prefix = name + "."
+        load_state_into(module, {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, path)
+    for name, opt in optimizers.items():
+        optimizer_from_tensors(opt, name, tensors, header[name])

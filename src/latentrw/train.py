@@ -20,14 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from latentrw import distributed
-from latentrw.checkpoint import (
-    load_state_into,
-    load_tensors,
-    optimizer_from_tensors,
-    optimizer_to_tensors,
-    save_module,
-    save_tensors,
-)
+from latentrw.checkpoint import load_tensors, restore_training_state, save_module, save_tensors, training_state
 from latentrw.config import TrainConfig
 from latentrw.data import Dataset, load_dataset, to_uint8_images
 from latentrw.device import resolve_device
@@ -143,16 +136,13 @@ class Trainer:
         modules = {"G": self.G, "D": self.D, "prior": self.prior}
         if self.ema is not None:
             modules["ema"] = self.ema.module
-        tensors = {f"{name}.{k}": v for name, m in modules.items() for k, v in m.state_dict().items()}
-        tg, hg = optimizer_to_tensors(self.opt_g, "opt_g")
-        td, hd = optimizer_to_tensors(self.opt_d, "opt_d")
-        tensors.update(tg, **td)
+        tensors, opt_heads = training_state(modules, {"opt_g": self.opt_g, "opt_d": self.opt_d})
         tensors["rng.latent"] = self.rng.get_state()
         tensors["rng.global"] = torch.get_rng_state()
         if self.device.type == "cuda":
             tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
         save_tensors(self.run_dir / STATE_FILE, tensors,
-                     {"step": self.step, "models": heads, "opt_g": hg, "opt_d": hd, "device": self.device.type})
+                     {"step": self.step, "models": heads, **opt_heads, "device": self.device.type})
         for name, fname in (("G", G_FILE), ("D", D_FILE), ("prior", PRIOR_FILE)):
             save_module(self.run_dir / fname, modules[name], heads[name])
 
@@ -160,15 +150,10 @@ class Trainer:
         """Restore the latest checkpoint of ``run_dir`` from ``train_state.safetensors`` (for resuming)."""
         path = self.run_dir / STATE_FILE
         tensors, head = load_tensors(path)
-        modules = [("G", self.G), ("D", self.D), ("prior", self.prior)]
+        modules = {"G": self.G, "D": self.D, "prior": self.prior}
         if self.ema is not None:
-            modules.append(("ema", self.ema.module))
-        for name, module in modules:
-            prefix = name + "."
-            weights = {k[len(prefix):]: v.to(self.device) for k, v in tensors.items() if k.startswith(prefix)}
-            load_state_into(module, weights, path)
-        optimizer_from_tensors(self.opt_g, "opt_g", tensors, head["opt_g"])
-        optimizer_from_tensors(self.opt_d, "opt_d", tensors, head["opt_d"])
+            modules["ema"] = self.ema.module
+        restore_training_state(path, tensors, head, modules, {"opt_g": self.opt_g, "opt_d": self.opt_d})
         self.step = int(head["step"])
         if head.get("device", "cpu") == self.device.type:
             self.rng.set_state(tensors["rng.latent"])

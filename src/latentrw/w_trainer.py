@@ -23,14 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from latentrw import distributed
-from latentrw.checkpoint import (
-    load_state_into,
-    load_tensors,
-    optimizer_from_tensors,
-    optimizer_to_tensors,
-    save_module,
-    save_tensors,
-)
+from latentrw.checkpoint import load_tensors, restore_training_state, save_module, save_tensors, training_state
 from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
 from latentrw.fileio import atomic_write_json, truncate_jsonl
 from latentrw.objectives import gradient_penalty
@@ -107,13 +100,12 @@ class WTrainer:
         """What a checkpoint holds, by prefix."""
         return {"w": self.w, "critic": self.critic} | ({"w_avg": self.w_avg} if self.w_avg is not None else {})
 
+    def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {name: opt for name, opt in (("opt_w", self.opt_w), ("opt_d", self.opt_d)) if opt is not None}
+
     def save(self) -> None:
-        tensors = {f"{name}.{k}": v for name, mod in self._modules().items() for k, v in mod.state_dict().items()}
-        header = {"step": self.step, "device": self.device.type}
-        for name, opt in (("opt_w", self.opt_w), ("opt_d", self.opt_d)):
-            if opt is not None:
-                t, header[name] = optimizer_to_tensors(opt, name)
-                tensors |= t
+        tensors, opt_heads = training_state(self._modules(), self._optimizers())
+        header = {"step": self.step, "device": self.device.type, **opt_heads}
         tensors["rng"] = self.rng.get_state()
         tensors["rng.global"] = torch.get_rng_state()
         save_tensors(self.out_dir / STATE, tensors, header)
@@ -124,12 +116,7 @@ class WTrainer:
     def load(self) -> None:
         path = self.out_dir / STATE
         tensors, header = load_tensors(path)
-        for name, mod in self._modules().items():
-            prefix = name + "."
-            load_state_into(mod, {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, path)
-        for name, opt in (("opt_w", self.opt_w), ("opt_d", self.opt_d)):
-            if opt is not None:
-                optimizer_from_tensors(opt, name, tensors, header[name])
+        restore_training_state(path, tensors, header, self._modules(), self._optimizers())
         if header.get("device") == self.device.type:
             self.rng.set_state(tensors["rng"])
         else:  # generator states are device-specific
