@@ -133,6 +133,14 @@ def test_shipped_checkpoints_load_and_are_pinned(tmp_path):
         shipped("swissroll", root=copy)
     with pytest.raises(CheckpointError, match="available"):
         shipped("nope", root=copy)
+    # A file changed after it was verified in this process is hashed, and refused, again.
+    good = tmp_path / "good"
+    shutil.copytree(shipped("swissroll").parent, good, ignore=shutil.ignore_patterns("mnist-*"))
+    shipped("swissroll", root=good)
+    config = good / "swissroll" / "config.json"
+    config.write_bytes(config.read_bytes().replace(b"0", b"1", 1))  # the same size
+    with pytest.raises(CheckpointError, match="does not match the pinned"):
+        shipped("swissroll", root=good)
     assert set(manifest(copy)) >= {"swissroll"}
 
 

@@ -47,11 +47,19 @@ def shipped(name: str, root: Path = CHECKPOINTS_DIR) -> Path:
         if not path.is_file():
             raise CheckpointError(f"{path} is missing from the shipped checkpoint {name}; reinstall latentrw "
                                   f"(from a clone: git checkout -- {path})")
+        stat = path.stat()
+        seen = (pin["sha256"], stat.st_size, stat.st_mtime_ns)
+        if _VERIFIED.get(path) == seen:  # hashed already in this process, unchanged since
+            continue
         digest = sha256_file(path)
         if digest != pin["sha256"]:
             raise CheckpointError(f"{path}: sha256 {digest} does not match the pinned {pin['sha256']}; the file is "
                                   f"corrupt or was replaced (a git-lfs pointer?): reinstall latentrw")
+        _VERIFIED[path] = seen
     return directory
+
+
+_VERIFIED: dict[Path, tuple] = {}
 
 
 def resolve(spec: str | Path, root: Path = CHECKPOINTS_DIR) -> tuple[str, Path]:
