@@ -60,12 +60,13 @@ def test_selection_reads_only_held_out_training_data(tmp_path, monkeypatch):
     candidates = selection["candidates"]
     assert [(c["epoch"], c["weights"]) for c in candidates] == [(e, w) for e in (1, 2, 3) for w in ("raw", "ema")]
     assert selection["selected"]["fid"] == min(c["fid"] for c in candidates)
-    assert "last 80 training images" in selection["reference"]
+    assert "last 80 training samples" in selection["reference"]
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     chosen = selection["selected"]
     key = "metrics" if chosen["weights"] == "raw" else "metrics_ema"
     assert log[chosen["epoch"] - 1][key]["fid"] == chosen["fid"]
 
+    assert (tmp_path / "curves.png").stat().st_size > 1000
     best = load_run(tmp_path / "best")
     assert best.config.holdout == 80 and best.step == chosen["step"]
     # The kept G scores the recorded FID again: it is the selected candidate's weights.

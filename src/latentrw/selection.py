@@ -94,6 +94,6 @@ class Selection:
         self.dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.dir / SELECTION_FILE, {
             "rule": "lowest FID on the held-out training images" if self.holdout else "the last step",
-            "reference": (f"the last {self.holdout} training images, never trained on; the test split is "
+            "reference": (f"the last {self.holdout} training samples, never trained on; the test split is "
                           "not used") if self.holdout else None,
             **self.state})

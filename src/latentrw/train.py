@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from latentrw import distributed
 from latentrw.checkpoint import load_tensors, restore_training_state, save_module, save_tensors, training_state
 from latentrw.config import TrainConfig
+from latentrw.curves import plot_curves
 from latentrw.data import Dataset, load_dataset, to_uint8_images
 from latentrw.device import resolve_device
 from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
@@ -357,6 +358,8 @@ class Trainer:
         with open(self.run_dir / LOG, "a") as f:
             f.write(json.dumps(record) + "\n")
         self.save_samples(self.run_dir / "samples" / f"epoch_{epoch + 1:04d}.png")
+        if "metrics" in record:
+            plot_curves(self.run_dir)  # RUN/curves.png
 
     def evaluate(self, n: int, G: torch.nn.Module | None = None, prior: torch.nn.Module | None = None) -> dict:
         """FID, precision/recall, density/coverage (and the in-between rate for images) of ``n``
