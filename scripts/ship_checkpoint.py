@@ -5,7 +5,9 @@
         --w-dir runs/table/mnist-mlp-ns/reweight-s0 --calibrated-dir runs/table/mnist-mlp-ns/calibrated-s0
 
 Only what sampling needs travels: config, G, D, prior and the training log; w.safetensors and
-the reweighting config; the calibrated D and calibration.json. Optimiser states do not.
+the reweighting config; the calibrated D and calibration.json. Optimiser states do not. RUN may be
+a run's ``best/`` folder (model selection, ``latentrw train --select fid``): its selection.json
+travels too, with the run's log and training curves from the folder above.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from latentrw.run import CONFIG, D_FILE, G_FILE, LOG, PRIOR_FILE, load_run
+from latentrw.selection import BEST_DIR, SELECTION_FILE
 from latentrw.shipped import CHECKPOINTS_DIR, pin
 
 
@@ -24,13 +27,17 @@ def ship(run: Path, name: str, w_dir: Path, calibrated_dir: Path, root: Path = C
     load_run(run)  # refuse a broken run before copying anything
     out, tmp, old = root / name, root / f".{name}.new", root / f".{name}.old"
     shutil.rmtree(tmp, ignore_errors=True)
+    above = run.parent if run.name == BEST_DIR else run  # a best/ folder's log and curves are its run's
     try:
-        for src, dst, names in ((run, tmp, (CONFIG, G_FILE, D_FILE, PRIOR_FILE, LOG)),
+        for src, dst, names in ((run, tmp, (CONFIG, G_FILE, D_FILE, PRIOR_FILE)), (above, tmp, (LOG,)),
                                 (w_dir, tmp / "reweight", ("w.safetensors", "config.json")),
                                 (calibrated_dir, tmp / "calibrated", ("D.safetensors", "calibration.json"))):
             dst.mkdir(parents=True, exist_ok=True)
             for file in names:
                 shutil.copy2(src / file, dst / file)
+        for src in (run / SELECTION_FILE, above / "curves.png"):
+            if src.is_file():
+                shutil.copy2(src, tmp / src.name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

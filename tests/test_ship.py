@@ -29,3 +29,20 @@ def test_a_failed_ship_leaves_the_old_checkpoint_whole(tmp_path):
     assert json.loads((root / "MANIFEST.json").read_text()) == before
     assert (shipped("toy", root) / "reweight" / "w.safetensors").read_text() == "w/w.safetensors v1"
     assert sorted(p.name for p in root.iterdir()) == ["MANIFEST.json", "toy"]  # no half-made folder left
+
+
+def test_a_selected_model_ships_with_its_selection_and_its_runs_log(tmp_path):
+    ship = runpy.run_path(str(SCRIPT))["ship"]
+    tiny_trainer(tmp_path / "run", n=96, epochs=2, holdout=32, select="fid", eval_every=1, eval_n=50).fit()
+    w_dir, cal_dir, root = tmp_path / "w", tmp_path / "cal", tmp_path / "checkpoints"
+    for d, files in ((w_dir, ("w.safetensors", "config.json")), (cal_dir, ("D.safetensors", "calibration.json"))):
+        d.mkdir()
+        for f in files:
+            (d / f).write_text(f"{d.name}/{f}")
+    root.mkdir()
+    ship(tmp_path / "run" / "best", "toy", w_dir, cal_dir, root)
+    out = shipped("toy", root)
+    for name in ("selection.json", "log.jsonl", "curves.png", "G.safetensors"):
+        assert (out / name).is_file(), name
+    assert (out / "G.safetensors").read_bytes() == (tmp_path / "run" / "best" / "G.safetensors").read_bytes()
+    assert (out / "log.jsonl").read_bytes() == (tmp_path / "run" / "log.jsonl").read_bytes()
