@@ -10,17 +10,24 @@ from latentrw.shipped import shipped
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ship_checkpoint.py"
 
 
-def test_a_failed_ship_leaves_the_old_checkpoint_whole(tmp_path):
-    """scripts/ship_checkpoint.py copies into a folder beside the checkpoint and swaps it in only when
-    complete: a copy that fails halfway (here: no w.safetensors) leaves the shipped one as it was."""
-    ship = runpy.run_path(str(SCRIPT))["ship"]
-    tiny_trainer(tmp_path / "run", n=40).fit()
+def stand_ins(tmp_path):
+    """A w folder and a calibration folder whose files hold their own names ("w/w.safetensors v1"),
+    and an empty checkpoints root."""
     w_dir, cal_dir, root = tmp_path / "w", tmp_path / "cal", tmp_path / "checkpoints"
     for d, files in ((w_dir, ("w.safetensors", "config.json")), (cal_dir, ("D.safetensors", "calibration.json"))):
         d.mkdir()
         for f in files:
             (d / f).write_text(f"{d.name}/{f} v1")
     root.mkdir()
+    return w_dir, cal_dir, root
+
+
+def test_a_failed_ship_leaves_the_old_checkpoint_whole(tmp_path):
+    """scripts/ship_checkpoint.py copies into a folder beside the checkpoint and swaps it in only when
+    complete: a copy that fails halfway (here: no w.safetensors) leaves the shipped one as it was."""
+    ship = runpy.run_path(str(SCRIPT))["ship"]
+    tiny_trainer(tmp_path / "run", n=40).fit()
+    w_dir, cal_dir, root = stand_ins(tmp_path)
     ship(tmp_path / "run", "toy", w_dir, cal_dir, root)
     before = json.loads((root / "MANIFEST.json").read_text())
     (w_dir / "w.safetensors").unlink()
@@ -34,12 +41,7 @@ def test_a_failed_ship_leaves_the_old_checkpoint_whole(tmp_path):
 def test_a_selected_model_ships_with_its_selection_and_its_runs_log(tmp_path):
     ship = runpy.run_path(str(SCRIPT))["ship"]
     tiny_trainer(tmp_path / "run", n=96, epochs=2, holdout=32, select="fid", eval_every=1, eval_n=50).fit()
-    w_dir, cal_dir, root = tmp_path / "w", tmp_path / "cal", tmp_path / "checkpoints"
-    for d, files in ((w_dir, ("w.safetensors", "config.json")), (cal_dir, ("D.safetensors", "calibration.json"))):
-        d.mkdir()
-        for f in files:
-            (d / f).write_text(f"{d.name}/{f}")
-    root.mkdir()
+    w_dir, cal_dir, root = stand_ins(tmp_path)
     ship(tmp_path / "run" / "best", "toy", w_dir, cal_dir, root)
     out = shipped("toy", root)
     for name in ("selection.json", "log.jsonl", "curves.png", "G.safetensors"):
