@@ -24,7 +24,8 @@ def plot_curves(run_dir: Path | str, path: Path | str | None = None) -> Path | N
     if not records:
         return None
     selection = run_dir / BEST_DIR / SELECTION_FILE
-    chosen = json.loads(selection.read_text()).get("selected") if selection.is_file() else None
+    record = json.loads(selection.read_text()) if selection.is_file() else {}
+    chosen = record.get("selected")
     panels = [p for p in PANELS if p[0] in records[0]["metrics"]]
     plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.0))
@@ -43,7 +44,6 @@ def plot_curves(run_dir: Path | str, path: Path | str | None = None) -> Path | N
         if log_scale:
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
-    reference = json.loads(selection.read_text()).get("reference") if selection.is_file() else None
-    fig.suptitle(f"{run_dir.name}: against {reference or 'the evaluation reference'}", fontsize=9, y=1.04)
+    fig.suptitle(f"{run_dir.name}: against {record.get('reference') or 'the evaluation reference'}", fontsize=9, y=1.04)
     fig.axes[0].legend(fontsize=8)
     return save_figure(fig, Path(path) if path else run_dir / "curves.png")

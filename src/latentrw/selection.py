@@ -46,7 +46,7 @@ class WeightAverage:
 def score(G: torch.nn.Module, prior: torch.nn.Module, n: int, seed: int, ref, metrics: tuple[str, ...]) -> dict:
     """``metrics`` of ``n`` samples of G from fixed noise (seeded by ``seed``) against ``ref``;
     G is left in the mode it was in."""
-    from latentrw.metrics.evaluate import compute_metrics
+    from latentrw.metrics.evaluate import evaluate_samples
 
     device = next(G.parameters()).device
     z = prior.sample(n, torch.Generator(device).manual_seed(seed))
@@ -54,8 +54,7 @@ def score(G: torch.nn.Module, prior: torch.nn.Module, n: int, seed: int, ref, me
     G.eval()
     x = as_exported(torch.cat([G(z[i:i + 1000]).cpu() for i in range(0, n, 1000)]))
     G.train(was_training)
-    feats, logits = ref.extractor(x)
-    values = compute_metrics(feats, logits, ref, metrics)
+    values = evaluate_samples(x, ref.dataset, metrics, ref=ref, source="G")
     return {k: round(v, 6) for k, v in values.items() if isinstance(v, float)}
 
 
@@ -80,6 +79,9 @@ class Selection:
         if won:
             export(self.dir)
             self.state["selected"] = candidate
+        # A resumed run re-evaluates its last epoch: that candidate replaces its first record.
+        self.state["candidates"] = [c for c in self.state["candidates"]
+                                    if (c["epoch"], c["weights"]) != (candidate["epoch"], candidate["weights"])]
         self.state["candidates"].append(candidate)
         self.write()
         return won

@@ -40,7 +40,6 @@ class Dataset:
             return (x.float().unsqueeze(1) / 127.5) - 1.0
         return x.float()
 
-
     def hold_out(self, n: int) -> tuple[Dataset, Dataset | None]:
         """This set without the last ``n`` training items, and a set of those items (None when
         ``n`` is 0). Both keep the test split; model selection must not read it."""
