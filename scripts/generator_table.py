@@ -34,7 +34,7 @@ def budget(run: Path) -> str:
 
 
 def cell(values: list[float]) -> str:
-    mean, half, _ = mean_ci(values)
+    mean, _, half = mean_ci(values)  # (mean, std, t half-width)
     digits = 1 if abs(mean) >= 10 else 3
     return f"{mean:.{digits}f} ± {half:.{digits}f}" if len(values) > 1 else f"{mean:.{digits}f}"
 
