@@ -6,7 +6,9 @@ beside its training budget, as markdown rows.
     python scripts/generator_table.py runs/gen/bench/results.jsonl runs/gen/mnist-mlp-ns-15ep runs/gen/mnist-mlp-ns-100ep
 
 A run's epochs and training seconds come from its config.json and log.jsonl (the sum of the logged
-epochs' seconds, evaluations excluded); a run kept by model selection names its kept epoch.
+epochs' seconds, evaluations excluded); a run kept by model selection names its kept epoch. A
+``NEW:OLD`` pair prints one row, each cell the new run's mean with the old run's in brackets (the
+README's table).
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ def budget(run: Path) -> str:
     return text
 
 
+def base_values(records: list[dict], run: Path, results: Path) -> list[dict]:
+    base = [r["metrics"] for r in records if r["checkpoint"] == run.name and r["sampler"] == "base"]
+    if not base:
+        raise SystemExit(f"no base records of {run.name} in {results}")
+    return base
+
+
 def cell(values: list[float]) -> str:
     mean, _, half = mean_ci(values)  # (mean, std, t half-width)
     digits = 1 if abs(mean) >= 10 else 3
@@ -42,20 +51,24 @@ def cell(values: list[float]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results", type=Path)
-    ap.add_argument("runs", type=Path, nargs="+", help="run directories, named as in the bench")
+    ap.add_argument("runs", nargs="+", help="run directories, named as in the bench, or NEW:OLD pairs")
     args = ap.parse_args()
     records = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
     print("| generator | budget | seeds | " + " | ".join(COLUMNS) + " |")
     print("|---" * (len(COLUMNS) + 3) + "|")
     floor = next(r for r in records if r.get("label", "").startswith("real vs real"))
     print("| real vs real (floor) | | | " + " | ".join(cell([floor["metrics"][c]]) for c in COLUMNS) + " |")
-    for run in args.runs:
-        base = [r for r in records if r["checkpoint"] == run.name and r["sampler"] == "base"]
-        if not base:
-            raise SystemExit(f"no base records of {run.name} in {args.results}")
-        cells = [cell([r["metrics"][c] for r in base]) for c in COLUMNS]
-        print(f"| {run.name} | {budget(run)} | {len(base)} | " + " | ".join(cells) + " |")
-
+    for arg in args.runs:
+        new, _, old = str(arg).partition(":")
+        base = base_values(records, Path(new), args.results)
+        if old:
+            before = base_values(records, Path(old), args.results)
+            mean = lambda rows, c: sum(r[c] for r in rows) / len(rows)  # noqa: E731
+            cells = [f"{cell([mean(base, c)])} ({cell([mean(before, c)])})" for c in COLUMNS]
+            print(f"| {Path(new).name} | {budget(Path(new))} ({budget(Path(old))}) | {len(base)} | " + " | ".join(cells) + " |")
+        else:
+            cells = [cell([r[c] for r in base]) for c in COLUMNS]
+            print(f"| {Path(new).name} | {budget(Path(new))} | {len(base)} | " + " | ".join(cells) + " |")
 
 if __name__ == "__main__":
     main()
