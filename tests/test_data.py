@@ -211,8 +211,11 @@ def test_25gaussians_has_25_equal_modes():
     nearest, dist = d.argmin(1), np.sqrt(d.min(1))
     counts = np.bincount(nearest, minlength=25)
     assert counts.min() > 1800 and counts.max() < 2200  # 2000 expected per mode
-    assert np.percentile(dist, 99) < 0.05 * 3.1  # std 0.05 around each centre
+    assert np.percentile(dist, 99) < 0.05 / 2.828 * 3.1  # std 0.05 / 2.828 around each centre
 
 
 def test_registry_lists_all():
-    assert set(DATASETS.names()) == {"mnist", "fashion-mnist", "25gaussians", "swissroll", "4clusters"}
+    from latentrw.data.user import entries
+
+    # the built-ins, and whatever datasets this machine's cache holds (e.g. experiments/fig2_2d.py's)
+    assert set(DATASETS.names()) - set(entries()) == {"mnist", "fashion-mnist", "25gaussians", "swissroll", "4clusters"}

@@ -5,12 +5,14 @@ logit d(x) = log p_target(x) − log N(x; 0, I) is the exact density ratio.
 """
 
 import math
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
 
+from latentrw.errors import ConfigError
 from latentrw.priors import GaussianPrior
 from latentrw.samplers import DDLS, DOT, DRS, MHGAN, SIR, BaseSampler, DGflow, Truncation
 
@@ -155,6 +157,11 @@ def test_calibration_recovers_the_exact_log_ratio():
     assert info["platt"] == next(r["platt"] for r in info["log"] if r["step"] == info["chosen_step"])
     assert all(p is not models.D.fc.weight for p in logit.parameters())  # a copy: the run's D is untouched
     assert torch.equal(models.D.fc.weight, before)
+    # select="last" keeps the plain fine-tuned classifier, whatever its held-out EMD
+    _, last = calibrate(models, real, replace(cfg, steps=400, select="last"))
+    assert last["chosen_step"] == 400 and last["platt"] == last["log"][-1]["platt"]
+    with pytest.raises(ConfigError, match="select must be"):
+        CalibrationConfig(select="best")
 
 
 def test_cli_calibrate_then_every_rival(tmp_path):

@@ -31,7 +31,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from latentrw.checkpoint import load_tensors, save_module
-from latentrw.errors import CheckpointError, TrainingDiverged
+from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
 from latentrw.fileio import atomic_write_json
 from latentrw.metrics.emd import emd as metric_emd
 from latentrw.objectives import gradient_penalty
@@ -65,6 +65,11 @@ class CalibrationConfig:
     eval_n: int = 2000  # real and generated points for each Platt fit and each EMD score
     platt: bool = True
     seed: int = 0
+    select: str = "emd"  # "emd": the step of lowest held-out EMD (paper §4.3); "last": the plain fine-tuned classifier
+
+    def __post_init__(self) -> None:
+        if self.select not in ("emd", "last"):
+            raise ConfigError(f"select must be 'emd' or 'last', not {self.select!r}")
 
 
 def run_gp_weight(train_config) -> float:
@@ -127,7 +132,7 @@ def calibrate(run, real: torch.Tensor, config: CalibrationConfig, out_dir: Path 
             emd = metric_emd(fake_f, real_f, weights_a=torch.softmax(a * logits(score_fake).double() + b, 0))
         D.train()
         log.append({"step": step, "bce": bce, "heldout_emd": emd, "platt": [a, b]})
-        if best is None or emd < best[0]:
+        if best is None or emd < best[0] or (cfg.select == "last" and step == cfg.steps):
             best = (emd, step, copy.deepcopy(D.state_dict()), a, b)
 
     score(0, None)  # the run's own D, before any step: no BCE yet (null in the JSON, not NaN)

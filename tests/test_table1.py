@@ -1,0 +1,39 @@
+"""The Table 1 protocol: its table against a hand-computed answer, and its models."""
+
+import pytest
+import torch
+
+from latentrw import table1
+from latentrw.models.toy import ToyDiscriminator, ToyGenerator
+
+
+def _rec(dataset, sampler, seed, value):
+    return {"dataset": dataset, "sampler": sampler, "seed": seed, "metrics": {"emd": value}}
+
+
+def test_table_prints_means_ratios_and_seeds_below_base_beside_the_paper():
+    recs = [_rec("swissroll", "real", 0, 0.05)]
+    recs += [_rec("swissroll", "base", s, v) for s, v in enumerate((0.10, 0.12, 0.14))]
+    recs += [_rec("swissroll", "latent-rs", s, v) for s, v in enumerate((0.09, 0.10, 0.15))]
+    lines = table1.table(recs).splitlines()
+    base = next(line for line in lines if line.startswith("| WGAN-GP (base)"))
+    rs = next(line for line in lines if line.startswith("| latent-rs |"))
+    # t_{0.985, 2} = 5.6428; base: mean 0.12, sd 0.02 -> half-width 5.6428 * 0.02 / sqrt(3) = 0.0652
+    assert "| 0.030 ± 0.002 | 1.00 | 0.120 ± 0.065 | 1.00 |" in base
+    assert "| 0.025 ± 0.002 | 0.83 |" in rs  # the paper's latentRS and its ratio to the paper's base
+    assert "| 0.113 ± 0.105 | 0.94 | 2/3 |" in rs  # mean 0.1133 / 0.12; seeds 0 and 1 below base, seed 2 above
+    assert "not run" in next(line for line in lines if line.startswith("| latent-rs |"))  # 25 Gaussians
+    assert any("swissroll: real-vs-real floor 0.050 at N = 1000; base / floor 2.40" in line for line in lines)
+
+
+def test_protocol_models_are_gan_toys_and_leaky_relu_is_an_option():
+    config = table1.train_config("swissroll").resolve("points")
+    G = ToyGenerator(z_dim=2, **config.g_options)
+    D = ToyDiscriminator(**config.d_options)
+    assert [m.out_features for m in G.net if isinstance(m, torch.nn.Linear)] == [512, 512, 512, 2]
+    assert [m.out_features for m in D.net if isinstance(m, torch.nn.Linear)] == [512, 512, 512, 1]
+    assert config.gp_weight == 0.1 and config.n_critic == 5 and config.batch_size == 256
+    leaky = ToyGenerator(hidden=(256,) * 3, activation="leaky_relu")  # DOT's 2-D G
+    assert [m.negative_slope for m in leaky.net if isinstance(m, torch.nn.LeakyReLU)] == [0.2] * 3
+    with pytest.raises(ValueError, match="activation must be one of"):
+        ToyGenerator(activation="tanh")
