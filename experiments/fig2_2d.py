@@ -26,6 +26,7 @@ import torch
 
 from latentrw.config import TrainConfig
 from latentrw.data import load_dataset
+from latentrw.data.synthetic import MODES
 from latentrw.figures import pyplot, save_figure
 from latentrw.metrics.emd import emd
 from latentrw.reweight import ReweightConfig, critic_gp_weight, load_w
@@ -77,7 +78,7 @@ def models(root: Path, epochs: int) -> Path:
 
 def where(x: torch.Tensor) -> str:
     """Share of points within 3σ of a cluster centre, and per quadrant (x<0 y<0, x<0 y>0, x>0 y<0, x>0 y>0)."""
-    centres = torch.tensor([(-2.0, -2.0), (-2.0, 2.0), (2.0, -2.0), (2.0, 2.0)])
+    centres = torch.tensor(MODES["4clusters"], dtype=torch.float32)
     near = (torch.cdist(x, centres).min(1).values < 0.3).float().mean()
     quadrant = ((x[:, 0] > 0).long() * 2 + (x[:, 1] > 0).long()).bincount(minlength=4) / len(x)
     return f"on the clusters {near:.0%}; quadrant shares " + " ".join(f"{q:.2f}" for q in quadrant.tolist())

@@ -18,11 +18,11 @@ from pathlib import Path
 import torch
 
 from latentrw import table1
-from latentrw.data.synthetic import MODES
+from latentrw.data.synthetic import DOT_SCALE, MODES
 from latentrw.run import load_run
 from latentrw.sample import draw, make_sampler
 
-STD = 0.05 / 2.828  # of each mode
+STD = 0.05 / DOT_SCALE["25gaussians"]  # of each mode
 
 
 def main() -> None:

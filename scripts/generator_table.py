@@ -58,17 +58,17 @@ def main() -> None:
     print("|---" * (len(COLUMNS) + 3) + "|")
     floor = next(r for r in records if r.get("label", "").startswith("real vs real"))
     print("| real vs real (floor) | | | " + " | ".join(cell([floor["metrics"][c]]) for c in COLUMNS) + " |")
+    mean = lambda rows, c: sum(r[c] for r in rows) / len(rows)  # noqa: E731
     for arg in args.runs:
         new, _, old = str(arg).partition(":")
-        base = base_values(records, Path(new), args.results)
-        if old:
+        base, label = base_values(records, Path(new), args.results), budget(Path(new))
+        if old:  # one row: the new run's means, the old run's in brackets
             before = base_values(records, Path(old), args.results)
-            mean = lambda rows, c: sum(r[c] for r in rows) / len(rows)  # noqa: E731
             cells = [f"{cell([mean(base, c)])} ({cell([mean(before, c)])})" for c in COLUMNS]
-            print(f"| {Path(new).name} | {budget(Path(new))} ({budget(Path(old))}) | {len(base)} | " + " | ".join(cells) + " |")
+            label += f" ({budget(Path(old))})"
         else:
             cells = [cell([r[c] for r in base]) for c in COLUMNS]
-            print(f"| {Path(new).name} | {budget(Path(new))} | {len(base)} | " + " | ".join(cells) + " |")
+        print(f"| {Path(new).name} | {label} | {len(base)} | " + " | ".join(cells) + " |")
 
 if __name__ == "__main__":
     main()
