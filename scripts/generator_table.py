@@ -5,7 +5,7 @@ beside its training budget, as markdown rows.
         --samplers base --seeds 0,1,2 --n 10000 --metrics fid,prdc,classes --out runs/gen/bench
     python scripts/generator_table.py runs/gen/bench/results.jsonl runs/gen/mnist-mlp-ns-15ep runs/gen/mnist-mlp-ns-100ep
 
-A run's epochs and training seconds come from its config.json and log.jsonl (the sum of the logged
+A run's epochs and training seconds come from its log.jsonl (the sum of the logged
 epochs' seconds, evaluations excluded); a run kept by model selection names its kept epoch. A
 ``NEW:OLD`` pair prints one row, each cell the new run's mean with the old run's in brackets (the
 README's table).
@@ -26,7 +26,9 @@ def budget(run: Path) -> str:
     config = json.loads((run / "config.json").read_text())
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
     seconds = sum(r["seconds"] for r in log)
-    text = f"{config['epochs']} epochs, {seconds / 60:.0f} min"
+    done = log[-1]["epoch"] if log else 0  # a run stopped by a time budget trained fewer than it planned
+    epochs = f"{done} epochs" if done == config["epochs"] else f"{done} of {config['epochs']} planned epochs"
+    text = f"{epochs}, {seconds / 60:.0f} min"
     selection = run / "selection.json"
     if selection.is_file():
         chosen = json.loads(selection.read_text())["selected"]
