@@ -19,6 +19,7 @@ import torch
 
 from latentrw import table1
 from latentrw.data.synthetic import DOT_SCALE, MODES
+from latentrw.metrics.classes import kl_to_uniform
 from latentrw.run import load_run
 from latentrw.sample import draw, make_sampler
 
@@ -39,7 +40,7 @@ def main() -> None:
         dist, k = torch.cdist(x, centres).min(1)
         near = dist < 3 * STD
         share = torch.bincount(k[near], minlength=25).float() / max(int(near.sum()), 1)
-        kl = float((share[share > 0] * (share[share > 0] * 25).log()).sum())
+        kl = kl_to_uniform(share)
         print(f"{name:>10}: within 3σ of a mode {near.float().mean():.3f}, beyond 0.3 of every mode "
               f"{(dist > 0.3).float().mean():.3f}; near-mode KL to uniform {kl:.3f}; mean ({x[:, 0].mean():.2f}, "
               f"{x[:, 1].mean():.2f})")

@@ -65,6 +65,10 @@ def bench_config(checkpoint: str, seeds: Sequence[int] = SEEDS) -> BenchConfig:
                        calibration_options=CALIBRATION)
 
 
+def _mean(by_seed: dict[int, float]) -> float:
+    return sum(by_seed.values()) / len(by_seed)
+
+
 def _cell(values: list[float]) -> str:
     mean, _, half = mean_ci(values, LEVEL)
     return f"{mean:.3f} ± {half:.3f}" if len(values) > 1 else f"{mean:.3f}"
@@ -92,12 +96,12 @@ def table(records: list[dict]) -> str:
             if not ours:
                 cells += ["not run", "", ""]
                 continue
-            ratio = sum(ours.values()) / len(ours) / (sum(ours_base.values()) / len(ours_base)) if ours_base else float("nan")
+            ratio = _mean(ours) / _mean(ours_base) if ours_base else float("nan")
             below = sum(ours[k] < ours_base[k] for k in ours if k in ours_base)
             cells += [_cell(list(ours.values())), f"{ratio:.2f}", "" if s == "base" else f"{below}/{len(ours)}"]
         lines.append(f"| {'WGAN-GP (base)' if s == 'base' else s} | " + " | ".join(cells) + " |")
     for d in DATASETS:
         if d in floors and emd[d].get("base"):
-            base = sum(emd[d]["base"].values()) / len(emd[d]["base"])
-            lines.append(f"\n{d}: real-vs-real floor {floors[d]:.3f} at N = {N}; base / floor {base / floors[d]:.2f}")
+            lines.append(f"\n{d}: real-vs-real floor {floors[d]:.3f} at N = {N}; "
+                         f"base / floor {_mean(emd[d]['base']) / floors[d]:.2f}")
     return "\n".join(lines)
