@@ -24,13 +24,18 @@ from scipy.stats import gaussian_kde
 
 from latentrw import table1
 from latentrw.data import load_dataset
-from latentrw.metrics.evaluate import PROTOCOL
 from latentrw.metrics.emd import emd_subsampled
+from latentrw.metrics.evaluate import PROTOCOL
 from latentrw.run import load_run
 from latentrw.sample import draw_latents
 from latentrw.shipped import shipped
 
 M = 3.0
+
+
+def score(x: np.ndarray, test: np.ndarray, seed: int) -> float:
+    """The bench's EMD of a record: its test subsets are drawn with the record's seed."""
+    return emd_subsampled(x, test, n=PROTOCOL["emd_n"], repeats=PROTOCOL["emd_repeats"], seed=seed)[0]
 
 
 def main() -> None:
@@ -49,9 +54,6 @@ def main() -> None:
         for kde in (p_data, p_g):
             kde.set_bandwidth(kde.factor * args.bandwidth)
 
-        def score(x: np.ndarray, seed: int) -> float:  # the bench's EMD: its test subsets are the seed's
-            return emd_subsampled(x, test, n=PROTOCOL["emd_n"], repeats=PROTOCOL["emd_repeats"], seed=seed)[0]
-
         rows = []
         for seed in (int(s) for s in args.seeds.split(",")):
             with torch.no_grad():
@@ -59,8 +61,8 @@ def main() -> None:
             ratio = p_data(x.T) / np.maximum(p_g(x.T), 1e-300)
             w = np.minimum(ratio / ratio.mean(), M)
             kept = x[np.random.default_rng(seed).random(len(w)) < w / M][: table1.N]
-            rows.append({"dataset": dataset, "seed": seed, "base": score(x[: table1.N], seed), "reference": score(kept, seed),
-                         "acceptance": float((w / M).mean())})
+            rows.append({"dataset": dataset, "seed": seed, "base": score(x[: table1.N], test, seed),
+                         "reference": score(kept, test, seed), "acceptance": float((w / M).mean())})
             print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in rows[-1].items()}), flush=True)
         base, ref = np.array([r["base"] for r in rows]), np.array([r["reference"] for r in rows])
         print(f"{dataset}: KDE-ratio rejection / base = {ref.mean() / base.mean():.3f}, "
