@@ -26,11 +26,12 @@ from latentrw import table1
 from latentrw.data import load_dataset
 from latentrw.metrics.emd import emd_subsampled
 from latentrw.metrics.evaluate import PROTOCOL
+from latentrw.reweight import ReweightConfig
 from latentrw.run import load_run
 from latentrw.sample import draw_latents
 from latentrw.shipped import shipped
 
-M = 3.0
+M = ReweightConfig.m  # w's cap, so the reference is clipped as w is
 
 
 def score(x: np.ndarray, test: np.ndarray, seed: int) -> float:

@@ -12,7 +12,6 @@ Prints one JSON line per seed (w's seconds, its Spearman with its final critic, 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -20,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from latentrw import table1
 from latentrw.data import load_dataset
 from latentrw.metrics.emd import emd
-from latentrw.reweight import ReweightConfig, critic_gp_weight
+from latentrw.retrain import reweight_config
 from latentrw.run import load_run
 from latentrw.sample import draw
 from latentrw.samplers.base import BaseSampler
@@ -30,7 +30,7 @@ from latentrw.samplers.latent import LatentRS, LatentRSGA
 from latentrw.shipped import shipped
 from latentrw.w_trainer import WTrainer, critic_agreement
 
-SETS, N = 5, 1000
+SETS, N = 5, table1.N
 
 
 def main() -> None:
@@ -50,8 +50,7 @@ def main() -> None:
                               for i in range(SETS)]))
 
     for seed in (int(s) for s in args.seeds.split(",")):
-        config = ReweightConfig(seed=seed, gp_weight=critic_gp_weight(run.config))
-        config = dataclasses.replace(config, **json.loads(args.options))
+        config = reweight_config(run, seed, json.loads(args.options))  # the bench's default, changed
         start = time.perf_counter()
         w, critic = WTrainer(run.G, run.D, run.prior, real, config, out_dir=args.out / f"reweight-s{seed}").fit()
         row = {"seed": seed, "w_seconds": round(time.perf_counter() - start, 1),
