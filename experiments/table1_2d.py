@@ -55,7 +55,7 @@ def main() -> None:
     if not args.train:
         records = [json.loads(line) for d in table1.DATASETS
                    for line in (args.out / d / "results.jsonl").read_text().splitlines() if line.strip()]
-        text = table1.table(records)
+        text = table1.tables(records)
         (args.out / "table.md").write_text(text + "\n")
         print(text)
     print(f"{time.perf_counter() - start:.0f} s wall")

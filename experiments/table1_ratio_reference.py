@@ -6,7 +6,7 @@ ratio(G(z_i)) / 3 from the same proposal stream the bench's base draw takes, so 
 paired with that seed's base, under the protocol of :mod:`latentrw.table1` (1,000 samples, the
 mean exact EMD against the bench's own 5 subsets of 1,000 test points).
 
-    python experiments/table1_ratio_reference.py [--seeds 0,...,9] [--bandwidth 1.0]
+    python experiments/table1_ratio_reference.py [--seeds 0,...,9] [--bandwidth 1.0] [--squared]
 
 Prints one line per dataset and seed, then per dataset the mean ratio to base and the seeds below
 base -- the figures to set beside latentRS's row of the table.
@@ -34,15 +34,18 @@ from latentrw.shipped import shipped
 M = ReweightConfig.m  # w's cap, so the reference is clipped as w is
 
 
-def score(x: np.ndarray, test: np.ndarray, seed: int) -> float:
-    """The bench's EMD of a record: its test subsets are drawn with the record's seed."""
-    return emd_subsampled(x, test, n=PROTOCOL["emd_n"], repeats=PROTOCOL["emd_repeats"], seed=seed)[0]
+def score(x: np.ndarray, test: np.ndarray, seed: int, squared: bool = False) -> float:
+    """The bench's EMD of a record (``emd``, or ``emd_sq`` with ``squared``): its test subsets are
+    drawn with the record's seed."""
+    return emd_subsampled(x, test, n=PROTOCOL["emd_n"], repeats=PROTOCOL["emd_repeats"], seed=seed,
+                          squared=squared)[0]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", default=",".join(map(str, table1.SEEDS)))
     ap.add_argument("--bandwidth", type=float, default=1.0, help="factor on Scott's bandwidth")
+    ap.add_argument("--squared", action="store_true", help="the EMD with squared Euclidean cost (emd_sq)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     start = time.perf_counter()
@@ -62,8 +65,8 @@ def main() -> None:
             ratio = p_data(x.T) / np.maximum(p_g(x.T), 1e-300)
             w = np.minimum(ratio / ratio.mean(), M)
             kept = x[np.random.default_rng(seed).random(len(w)) < w / M][: table1.N]
-            rows.append({"dataset": dataset, "seed": seed, "base": score(x[: table1.N], test, seed),
-                         "reference": score(kept, test, seed), "acceptance": float((w / M).mean())})
+            rows.append({"dataset": dataset, "seed": seed, "base": score(x[: table1.N], test, seed, args.squared),
+                         "reference": score(kept, test, seed, args.squared), "acceptance": float((w / M).mean())})
             print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in rows[-1].items()}), flush=True)
         base, ref = np.array([r["base"] for r in rows]), np.array([r["reference"] for r in rows])
         print(f"{dataset}: KDE-ratio rejection / base = {ref.mean() / base.mean():.3f}, "

@@ -157,6 +157,19 @@ def test_emd_equals_linear_sum_assignment():
     assert emd(a, a + np.array([3.0, 4.0, 0.0])) == pytest.approx(5.0)  # a pure shift costs its length
 
 
+def test_squared_emd_is_the_squared_cost_assignment_and_its_subsets_are_the_euclidean_ones():
+    a, b = rng(0).normal(size=(60, 3)), rng(1).normal(size=(60, 3)) + 1
+    cost = ((a[:, None] - b[None]) ** 2).sum(-1)
+    rows, cols = linear_sum_assignment(cost)
+    assert emd(a, b, squared=True) == pytest.approx(cost[rows, cols].sum() / 60, rel=1e-9)
+    assert emd(a, a + np.array([3.0, 4.0, 0.0]), squared=True) == pytest.approx(25.0)  # a shift costs its length²
+    sub = np.random.default_rng(4)  # the subset pair that seed 4 draws first, for either cost
+    ia, ib = sub.choice(60, 30, replace=False), sub.choice(60, 30, replace=False)
+    assert emd(a[ia], b[ib]) == pytest.approx(emd_subsampled(a, b, n=30, repeats=1, seed=4)[0])
+    assert emd(a[ia], b[ib], squared=True) == pytest.approx(
+        emd_subsampled(a, b, n=30, repeats=1, seed=4, squared=True)[0])
+
+
 def test_emd_subsampled_is_biased_upwards_with_small_spread():
     a, b = rng(0).normal(size=(3000, 2)), rng(1).normal(size=(3000, 2))
     full = emd(a, b)

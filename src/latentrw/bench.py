@@ -62,7 +62,7 @@ DEMO_SWEEPS: tuple[tuple[str, str, tuple], ...] = (("latent-rs", "acceptance", (
                                                    ("drs", "gamma", (-8, -5, -3)),
                                                    ("truncation", "psi", (0.9, 1.5, 2.0)))
 IMAGE_METRICS = ("fid", "kid", "prdc", "classes")
-POINT_METRICS = ("prdc", "emd")
+POINT_METRICS = ("prdc", "emd", "emd_sq")
 FLOOR = "real vs real (floor)"  # the label of the floor record
 ORDER = ("base", "latent-rs", "latent-rs-ga", "latent-sir", "latent-ga", "truncation", "drs", "sir", "mh-gan", "dot",
          "ddls", "dgflow")  # the default order of samplers in the bench and its tables

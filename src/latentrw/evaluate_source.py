@@ -9,11 +9,11 @@ from pathlib import Path
 
 from latentrw import distributed
 from latentrw.errors import ConfigError
-from latentrw.metrics.evaluate import ALL_METRICS, evaluate_samples, floor, record, reference
+from latentrw.metrics.evaluate import ALL_METRICS, DEFAULT_METRICS, evaluate_samples, floor, record, reference
 from latentrw.run import CONFIG, Run, load_run
 
 
-def evaluate_source(source: Path | str, dataset: str | None = None, metrics: tuple[str, ...] = ALL_METRICS,
+def evaluate_source(source: Path | str, dataset: str | None = None, metrics: tuple[str, ...] = DEFAULT_METRICS,
                     seed: int = 0, *, n: int = 10_000, make_sampler: Callable[[Run], object] | None = None,
                     device: str = "cpu", classifier: Path | str | None = None, with_floor: bool = True,
                     subsample: int = 10_000, progress: bool = True) -> dict | None:

@@ -33,9 +33,10 @@ from latentrw.report_plots import (
 )
 from latentrw.stats import mean_ci, paired_diff_ci
 
-METRICS = ("fid", "kid", "precision", "recall", "density", "coverage", "emd", "in_between", "kl_uniform")
+METRICS = ("fid", "kid", "precision", "recall", "density", "coverage", "emd", "emd_sq", "in_between",
+           "kl_uniform")
 COSTS = ("acceptance", "ms", "proposals", "g_forward", "d_forward", "w_forward", "g_backward", "d_backward")
-LOWER_IS_BETTER = {"fid", "kid", "emd", "in_between", "kl_uniform", "ms"}
+LOWER_IS_BETTER = {"fid", "kid", "emd", "emd_sq", "in_between", "kl_uniform", "ms"}
 PAIRED_NOTE = ("Difference from base, paired by seed: mean ± t-based 95 % CI of the per-seed differences "
                "(sampler − base; every sampler of a seed draws from that seed's proposal stream, so the pairs "
                "share its luck), and in brackets the seeds in which the sampler is better. With many cells, "

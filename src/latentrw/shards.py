@@ -144,7 +144,7 @@ def evaluate_shards(directory: Path | str, dataset: str | None = None, metrics: 
         raise DataError(f"{directory}: the shards hold {offset} samples, the index says {n}")
     sub_f = torch.cat([p[0] for p in picked])
     sub_l = torch.cat([p[1] for p in picked]) if picked[0][1] is not None else None
-    subset_metrics = tuple(m for m in metrics if m in ("kid", "prdc", "emd"))
+    subset_metrics = tuple(m for m in metrics if m in ("kid", "prdc", "emd", "emd_sq"))
     out = compute_metrics(sub_f, sub_l, ref, subset_metrics, seed)
     if "fid" in metrics:
         out["fid"] = frechet_distance(*moments.stats(), *gaussian_stats(ref.features))

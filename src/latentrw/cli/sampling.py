@@ -123,8 +123,8 @@ def sample(run_dir: Path, n: int, out: Path, seed: int, batch_size: int, device:
               help="Dataset of the samples [a run's own; mnist for PNG folders and .npz files].")
 @click.option("--n", "n", type=click.IntRange(min=2), default=10_000, help="Samples drawn from a run.")
 @click.option("--seed", type=int, default=0, help="Seed of the samples drawn from a run and of the EMD subsets.")
-@click.option("--metrics", default=",".join(("fid", "kid", "prdc", "emd", "classes")),
-              help="Comma-separated subset of fid,kid,prdc,emd,classes.")
+@click.option("--metrics", default="fid,kid,prdc,emd,classes",
+              help="Comma-separated subset of fid,kid,prdc,emd,emd_sq,classes (emd_sq: squared Euclidean cost).")
 @click.option("--results", type=click.Path(dir_okay=False, path_type=Path), default=Path("results.jsonl"),
               help="JSONL file that gets one line per evaluation.")
 @click.option("--classifier", "classifier_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
