@@ -98,7 +98,9 @@ class Crash(Exception):
 
 
 @pytest.mark.parametrize("cfg,at", [(ReweightConfig(trainer="algorithm1", steps=40, n_d=2, batch_size=32, warmup=1000), 25),
-                                    (ReweightConfig(rounds=4, critic_steps=3, w_steps=60, bank=300, batch_size=32), 3)])
+                                    (ReweightConfig(rounds=4, critic_steps=3, w_steps=60, bank=300, batch_size=32), 3),
+                                    (ReweightConfig(rounds=4, critic_steps=3, w_steps=60, bank=300, batch_size=32,
+                                                    average=2), 3)])
 def test_w_training_resumes_to_identical_weights(tmp_path, cfg, at):
     from latentrw.reweight import load_w
 
@@ -362,3 +364,24 @@ def test_a_short_run_saves_its_own_w_not_the_flat_start():
     z = torch.randn(2000, 2)
     with torch.no_grad():
         assert saved(z).std() > 0.7 * trainer.w(z).std() > 0
+
+
+def test_bank_trainer_saves_the_mean_of_its_last_rounds_w():
+    cfg = ReweightConfig(rounds=4, critic_steps=2, w_steps=60, bank=300, batch_size=32, average=2)
+    snapshots = []
+
+    class Recording(WTrainer):
+        def _round(self):
+            terms = super()._round()
+            snapshots.append({k: v.clone() for k, v in self.w.state_dict().items()})
+            return terms
+
+    D = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1), nn.Flatten(0))
+    saved, _ = Recording(nn.Linear(2, 2), D, GaussianPrior(2), torch.randn(256, 2) + 1, cfg).fit()
+    for k, v in saved.state_dict().items():  # rounds 3 and 4 averaged, rounds 1 and 2 not
+        torch.testing.assert_close(v, (snapshots[2][k] + snapshots[3][k]) / 2)
+    assert not torch.equal(snapshots[2]["net.0.weight"], snapshots[3]["net.0.weight"])
+    with pytest.raises(Exception, match="average must be in"):
+        ReweightConfig(rounds=4, average=5)
+    with pytest.raises(Exception, match="average applies to the bank trainer"):
+        ReweightConfig(trainer="algorithm1", average=2)

@@ -15,7 +15,7 @@ def test_table_prints_means_ratios_and_seeds_below_base_beside_the_paper():
     recs = [_rec("swissroll", "real", 0, 0.05)]
     recs += [_rec("swissroll", "base", s, v) for s, v in enumerate((0.10, 0.12, 0.14))]
     recs += [_rec("swissroll", "latent-rs", s, v) for s, v in enumerate((0.09, 0.10, 0.15))]
-    lines = table1.table(recs, "emd").splitlines()
+    lines = table1.table(recs).splitlines()  # the Euclidean EMD unless told
     base = next(line for line in lines if line.startswith("| WGAN-GP (base)"))
     rs = next(line for line in lines if line.startswith("| latent-rs |"))
     # t_{0.985, 2} = 5.6428; base: mean 0.12, sd 0.02 -> half-width 5.6428 * 0.02 / sqrt(3) = 0.0652
@@ -30,7 +30,7 @@ def test_tables_print_each_ground_cost_from_its_own_records():
     recs = [_rec("swissroll", "base", 0, 0.10), _rec("swissroll", "base", 0, 0.02, "emd_sq"),
             _rec("swissroll", "latent-rs", 0, 0.05, "emd_sq")]  # latentRS measured with the squared cost only
     text = table1.tables(recs)
-    squared, euclidean = text.split("### ")[1:]
+    euclidean, squared = text.split("### ")[1:]
     assert squared.startswith("EMD with squared Euclidean cost") and euclidean.startswith("EMD with Euclidean cost")
     assert "| 0.020 | 1.00 |" in squared and "| 0.050 | 2.50 | 0/1 |" in squared
     assert "| 0.100 | 1.00 |" in euclidean

@@ -93,6 +93,7 @@ class ReweightConfig:
     refresh: bool = True  # a new bank every round (False: one bank for the whole training)
     w_batch: int = 512
     floor: float = 0.05  # w's lower bound in the targets (softplus cannot reach 0)
+    average: int = 0  # the saved w is the mean of w's weights after each of the last `average` rounds (0: the last)
     # Algorithm 1
     steps: int = 2000  # w-steps
     n_d: int = 5  # critic steps per w-step (0: keep the critic fixed)
@@ -102,6 +103,11 @@ class ReweightConfig:
     def __post_init__(self) -> None:
         if self.trainer not in TRAINERS:
             raise ConfigError(f"unknown w trainer {self.trainer!r}; choose one of {', '.join(TRAINERS)}")
+        if self.average and self.trainer != "bank":
+            raise ConfigError("average applies to the bank trainer; Algorithm 1 saves its moving average (ema)")
+        if not 0 <= self.average <= self.rounds:
+            raise ConfigError(f"average must be in [0, rounds = {self.rounds}] (the rounds whose w is averaged), "
+                              f"not {self.average}")
         if self.trainer == "bank" and not (self.floor > 0 and 0 < self.step_size * self.lambda2 < 1):
             raise ConfigError("the bank trainer needs floor > 0 and 0 < step_size·lambda2 < 1 (its soft-cap step "
                               "oscillates beyond); lower step_size, or use trainer='algorithm1'")

@@ -85,15 +85,17 @@ class WTrainer:
         self.opt_w = torch.optim.Adam(self.w.parameters(), lr=cfg.lr_w, betas=cfg.betas)
         self.opt_d = (torch.optim.Adam(self.critic.parameters(), lr=cfg.lr_d, betas=cfg.betas)
                       if self.n_critic > 0 else None)
-        # Algorithm 1's w and critic iterates cycle; the saved w is their moving average (ours)
-        self.w_avg = None if self.bank else copy.deepcopy(self.w).requires_grad_(False)
+        # The w and critic iterates cycle; the saved w is their moving average (ours): always for
+        # Algorithm 1, over the last `average` rounds for the bank trainer
+        self.w_avg = (copy.deepcopy(self.w).requires_grad_(False) if not self.bank or cfg.average else None)
         self.z_bank = self.x_bank = None
         self.step = 0
 
     @property
     def result(self) -> WNetwork:
-        """The w this training returns and saves."""
-        return self.w if self.w_avg is None else self.w_avg
+        """The w this training returns and saves: the average once it holds an iterate, else w."""
+        averaging = self.w_avg is not None and (not self.bank or self.step > self.cfg.rounds - self.cfg.average)
+        return self.w_avg if averaging else self.w
 
     # -- checkpoints ---------------------------------------------------------------
     def _modules(self) -> dict[str, nn.Module]:
@@ -197,10 +199,17 @@ class WTrainer:
                 "w_loss": -reward + cfg.lambda1 * penalty + cfg.lambda2 * cap}
 
     def _average(self) -> None:
-        """The moving average of w, debiased by a short memory at the start (decay (1 + t)/(10 + t),
-        as TensorFlow's ExponentialMovingAverage with num_updates): a short run saves its own w,
-        not the flat w ≈ 1 it started from."""
-        decay = min(self.cfg.ema, (1 + self.step) / (10 + self.step))
+        """Algorithm 1: the moving average of w, debiased by a short memory at the start (decay
+        (1 + t)/(10 + t), as TensorFlow's ExponentialMovingAverage with num_updates), so a short run
+        saves its own w, not the flat w ≈ 1 it started from. Bank: the plain mean of w after each
+        round of the last ``average`` (the first of them replaces what the average held)."""
+        if self.bank:
+            k = self.step - (self.cfg.rounds - self.cfg.average)  # this round's place in the window
+            if k < 0:
+                return
+            decay = k / (k + 1)
+        else:
+            decay = min(self.cfg.ema, (1 + self.step) / (10 + self.step))
         with torch.no_grad():
             for a, b in zip(self.w_avg.parameters(), self.w.parameters()):
                 a.lerp_(b, 1 - decay)
@@ -231,6 +240,8 @@ class WTrainer:
         fit = torch.zeros((), device=self.device)
         for _ in range(cfg.w_steps):
             fit = self._fit_step(h_target)
+        if self.w_avg is not None:
+            self._average()
         wb = self._on_rows(self.w, self.z_bank)
         as_t = lambda v: torch.tensor(float(v), device=self.device)  # noqa: E731
         return {"critic_loss": critic_loss, "fit_loss": fit, "threshold": as_t(t), "mean_w": wb.mean(),
@@ -265,8 +276,10 @@ class WTrainer:
         exists = (self.out_dir / STATE).is_file()
         if exists:
             saved = json.loads((self.out_dir / CONFIG).read_text())
-            budget = {"rounds": 0, "steps": 0}  # a larger budget continues the same training
-            if ReweightConfig.from_dict({**saved, **budget}) != ReweightConfig.from_dict({**self.cfg.to_dict(), **budget}):
+            def unbudgeted(c: ReweightConfig) -> dict:  # a larger budget continues the same training
+                return {k: v for k, v in c.to_dict().items() if k not in ("rounds", "steps")}
+
+            if unbudgeted(ReweightConfig.from_dict(saved)) != unbudgeted(self.cfg):
                 raise ConfigError(f"{self.out_dir} holds w training with another config; choose another --out")
         if resume is False and exists:
             raise ConfigError(f"{self.out_dir} already holds w training; resume it or choose another --out")
