@@ -92,10 +92,14 @@ class WTrainer:
         self.step = 0
 
     @property
+    def _average_from(self) -> int:
+        """The first step (Algorithm 1) or round (bank) whose w enters the average."""
+        return self.cfg.rounds - self.cfg.average if self.bank else 0
+
+    @property
     def result(self) -> WNetwork:
         """The w this training returns and saves: the average once it holds an iterate, else w."""
-        averaging = self.w_avg is not None and (not self.bank or self.step > self.cfg.rounds - self.cfg.average)
-        return self.w_avg if averaging else self.w
+        return self.w_avg if self.w_avg is not None and self.step > self._average_from else self.w
 
     # -- checkpoints ---------------------------------------------------------------
     def _modules(self) -> dict[str, nn.Module]:
@@ -204,7 +208,7 @@ class WTrainer:
         saves its own w, not the flat w ≈ 1 it started from. Bank: the plain mean of w after each
         round of the last ``average`` (the first of them replaces what the average held)."""
         if self.bank:
-            k = self.step - (self.cfg.rounds - self.cfg.average)  # this round's place in the window
+            k = self.step - self._average_from  # this round's place in the window
             if k < 0:
                 return
             decay = k / (k + 1)
