@@ -7,6 +7,10 @@ paired with that seed's base, under the protocol of :mod:`latentrw.table1` (1,00
 mean exact EMD against the bench's own 5 subsets of 1,000 test points).
 
     python experiments/table1_ratio_reference.py [--seeds 0,...,9] [--bandwidth 1.0] [--squared]
+        [--datasets swissroll,25gaussians] [--checkpoints DIR]
+
+``--checkpoints DIR`` takes trained runs ``DIR/swissroll`` and ``DIR/25gaussians`` instead of the
+shipped generators.
 
 Prints one line per dataset and seed, then per dataset the mean ratio to base and the seeds below
 base -- the figures to set beside latentRS's row of the table.
@@ -46,11 +50,14 @@ def main() -> None:
     ap.add_argument("--seeds", default=",".join(map(str, table1.SEEDS)))
     ap.add_argument("--bandwidth", type=float, default=1.0, help="factor on Scott's bandwidth")
     ap.add_argument("--squared", action="store_true", help="the EMD with squared Euclidean cost (emd_sq)")
+    ap.add_argument("--datasets", default=",".join(table1.DATASETS))
+    ap.add_argument("--checkpoints", default=None, help="DIR with runs swissroll/ and 25gaussians/")
     args = ap.parse_args()
     torch.set_num_threads(1)
     start = time.perf_counter()
-    for dataset in table1.DATASETS:
-        run, data = load_run(shipped(dataset)), load_dataset(dataset)
+    for dataset in args.datasets.split(","):
+        run = load_run(f"{args.checkpoints}/{dataset}" if args.checkpoints else shipped(dataset))
+        data = load_dataset(dataset)
         test, train = np.asarray(data.x_test, np.float64), data.model_input("train", "cpu").numpy()
         with torch.no_grad():
             fake = run.G(run.prior.sample(20_000, torch.Generator().manual_seed(12_345))).numpy()

@@ -88,6 +88,7 @@ class BenchConfig:
     retrain_per_seed: bool = False  # train w and the calibrated D again with each seed (latentrw.retrain)
     w_options: dict = field(default_factory=dict)  # with retrain_per_seed: ReweightConfig fields
     calibration_options: dict = field(default_factory=dict)  # with retrain_per_seed: CalibrationConfig fields
+    floor_per_seed: bool = False  # a floor record per seed (at small N one draw of the floor is noisy)
 
     def resolved(self) -> BenchConfig:
         if self.suite not in SUITES:
@@ -198,20 +199,21 @@ class _Bench:
         append_jsonl(self.results, record(self.dataset, self.name, sampler, seed, n, values, self.ref,
                                           checkpoint=self.name, suite=self.config.suite, **extra))
 
-    def floor(self, fingerprint: dict) -> None:
-        """The real-vs-real row, with the training log and the paper's figures for this w."""
+    def floor(self, fingerprint: dict, seed: int = 0, first: bool = True) -> None:
+        """The real-vs-real row of ``seed``; the first one also keeps the training log and the
+        paper's figures for this w."""
         n = fingerprint["n"]
         artifacts = {}
-        if (self.run_dir / LOG).is_file():  # an imported outside GAN has no training log
+        if first and (self.run_dir / LOG).is_file():  # an imported outside GAN has no training log
             log = self.art / f"{self.name}-train-log.jsonl"
             shutil.copyfile(self.run_dir / LOG, log)
             artifacts["train_log"] = _artifact(log, self.results)
-        if (w_dir := self._figure_w_dir()) is not None:
+        if first and (w_dir := self._figure_w_dir()) is not None:
             w = load_w(w_dir, self.run.prior.device)
             for path in reweight_figures(self.run, w, self.art / f"{self.name}-figures"):  # Fig. 2 / 4 / 5, w/m
                 artifacts[f"figure:{path.stem}"] = _artifact(path, self.results)
-        self.record("real", 0, n, floor(self.dataset, n, ref=self.ref), label=FLOOR, artifacts=artifacts,
-                    fingerprint=fingerprint)
+        self.record("real", seed, n, floor(self.dataset, n, ref=self.ref, seed=seed), label=FLOOR,
+                    artifacts=artifacts, fingerprint=fingerprint)
 
     def sample(self, name: str, sampler, seed: int, label: str, first: bool, fingerprint: dict, **extra) -> str:
         """Draw, evaluate and record one (sampler, seed); on the first seed keep a grid and,
@@ -263,7 +265,8 @@ def _plan(config: BenchConfig) -> list[_Task]:
     seed, then the sweeps on the first seed."""
     tasks = []
     for ckpt in config.checkpoints:
-        tasks.append(_Task(ckpt, FLOOR, "real", 0))
+        floor_seeds = config.seeds if config.floor_per_seed else (0,)
+        tasks += [_Task(ckpt, FLOOR, "real", seed, first=i == 0) for i, seed in enumerate(floor_seeds)]
         for name in config.samplers:
             tasks += [_Task(ckpt, name, name, seed, config.options.get(name, {}), i == 0)
                       for i, seed in enumerate(config.seeds)]
@@ -297,7 +300,7 @@ def bench(config: BenchConfig, results: Path | str, device: str = "cpu",
         for t in (t for t in todo if t.checkpoint == ckpt):
             fp = _fingerprint(config, t, where[ckpt])
             if t.sampler == "real":
-                b.floor(fp)
+                b.floor(fp, t.seed, t.first)
                 bar.advance(f"{b.name} {FLOOR}")
                 continue
             # one fitted sampler per options (and per seed when w and D are trained per seed)

@@ -131,22 +131,24 @@ def _protocol_key(ref: Reference, n: int) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def floor(dataset: str, n: int = 10_000, ref: Reference | None = None, progress: bool = False) -> dict:
+def floor(dataset: str, n: int = 10_000, ref: Reference | None = None, progress: bool = False,
+          seed: int = 0) -> dict:
     """Real-vs-real floor: ``n`` held-out training images (MNIST and Fashion-MNIST: of the last
     10k, unseen by the shipped classifier; other sets: of the whole training split, which no
     extractor of ours was trained on) against the test split; fewer when the pool is smaller
-    (``n_floor`` in the result says how many). Cached on disk per protocol, extractor, data and version."""
+    (``n_floor`` in the result says how many). ``seed`` draws the ``n`` and seeds the metrics as a
+    sampler's record of that seed is seeded. Cached on disk per protocol, extractor, data, seed and version."""
     ref = ref or reference(dataset, progress=progress)
     train = ref.data.model_input("train")
     pool = train[HELDOUT_SPLIT] if dataset in SHIPPED else train
     n = min(n, len(pool))
-    path = cache_root() / "floors" / f"{dataset}-{_protocol_key(ref, n)}.json"
+    path = cache_root() / "floors" / f"{dataset}-{_protocol_key(ref, n)}{f'-s{seed}' if seed else ''}.json"
     if path.is_file():
         return json.loads(path.read_text())["metrics"]
-    x = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(0))[:n]]
-    result = evaluate_samples(x, dataset, ALL_METRICS, ref=ref, progress=progress) | {"n_floor": n}
-    atomic_write_json(path, {"dataset": dataset, "n": n, "extractor": ref.extractor.hash, "protocol": PROTOCOL,
-                             "version": latentrw.__version__, "metrics": result})
+    x = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))[:n]]
+    result = evaluate_samples(x, dataset, ALL_METRICS, seed=seed, ref=ref, progress=progress) | {"n_floor": n}
+    atomic_write_json(path, {"dataset": dataset, "n": n, "seed": seed, "extractor": ref.extractor.hash,
+                             "protocol": PROTOCOL, "version": latentrw.__version__, "metrics": result})
     return result
 
 
