@@ -43,9 +43,11 @@ def main() -> None:
     for epochs in (int(e) for e in args.epochs.split(",")):
         snapshot = out / f"epoch-{epochs}" / args.dataset  # named as the dataset: the bench names models by it
         if not snapshot.is_dir():
-            train(table1.train_config(args.dataset, epochs), run, resume=(run / "config.json").is_file(),
-                  progress=False)
-            shutil.copytree(run, snapshot, ignore=shutil.ignore_patterns("samples", "train_state*"))
+            train(table1.train_config(args.dataset, epochs), run, progress=False)
+            partial = snapshot.with_name(f".{snapshot.name}.partial")  # renamed once whole
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(run, partial, ignore=shutil.ignore_patterns("samples", "train_state*"))
+            partial.rename(snapshot)
         config = dataclasses.replace(table1.bench_config(str(snapshot), seeds), samplers=("base", "latent-rs"))
         results = out / f"epoch-{epochs}" / "results.jsonl"
         bench(config, results, progress=lambda line: None)

@@ -7,7 +7,8 @@
 Only what sampling needs travels: config, G, D, prior and the training log; w.safetensors and
 the reweighting config; the calibrated D and calibration.json. Optimiser states do not. RUN may be
 a run's ``best/`` folder (model selection, ``latentrw train --select fid``): its selection.json
-travels too, with the run's log and training curves from the folder above.
+travels too, with the run's log and training curves from the folder above; so does a Table 1
+generator's stopping.json (:func:`latentrw.table1.train_until`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from latentrw.run import CONFIG, D_FILE, G_FILE, LOG, PRIOR_FILE, load_run
 from latentrw.selection import BEST_DIR, SELECTION_FILE
 from latentrw.shipped import CHECKPOINTS_DIR, pin
+from latentrw.table1 import STOPPING
 
 
 def ship(run: Path, name: str, w_dir: Path, calibrated_dir: Path, root: Path = CHECKPOINTS_DIR) -> dict:
@@ -35,7 +37,7 @@ def ship(run: Path, name: str, w_dir: Path, calibrated_dir: Path, root: Path = C
             dst.mkdir(parents=True, exist_ok=True)
             for file in names:
                 shutil.copy2(src / file, dst / file)
-        for src in (run / SELECTION_FILE, above / "curves.png"):
+        for src in (run / SELECTION_FILE, above / "curves.png", run / STOPPING):  # how the run was chosen
             if src.is_file():
                 shutil.copy2(src, tmp / src.name)
     except BaseException:

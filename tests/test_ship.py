@@ -48,3 +48,13 @@ def test_a_selected_model_ships_with_its_selection_and_its_runs_log(tmp_path):
         assert (out / name).is_file(), name
     assert (out / "G.safetensors").read_bytes() == (tmp_path / "run" / "best" / "G.safetensors").read_bytes()
     assert (out / "log.jsonl").read_bytes() == (tmp_path / "run" / "log.jsonl").read_bytes()
+
+
+def test_a_table1_generator_ships_with_its_stopping_record(tmp_path):
+    ship = runpy.run_path(str(SCRIPT))["ship"]
+    tiny_trainer(tmp_path / "run", n=40).fit()
+    (tmp_path / "run" / "stopping.json").write_text('{"checks": [], "stopped_at": 10}')
+    w_dir, cal_dir, root = stand_ins(tmp_path)
+    ship(tmp_path / "run", "toy", w_dir, cal_dir, root)
+    out = shipped("toy", root)  # pinned in the manifest like every other file
+    assert json.loads((out / "stopping.json").read_text())["stopped_at"] == 10

@@ -27,7 +27,7 @@ def test_table_prints_means_ratios_and_seeds_below_base_beside_the_paper():
     assert "| 0.025 ± 0.002 | 0.83 |" in rs  # the paper's latentRS and its ratio to the paper's base
     assert "| 0.113 ± 0.105 | 0.94 | 2/3 |" in rs  # mean 0.1133 / 0.12; seeds 0 and 1 below base, seed 2 above
     assert "not run" in next(line for line in lines if line.startswith("| latent-rs |"))  # 25 Gaussians
-    assert any("swissroll: real-vs-real floor 0.050 at N = 1000 (mean of 1 draws); base / floor 2.40" in line
+    assert any("swissroll: real-vs-real floor 0.050 at N = 1000 (one draw); base / floor 2.40" in line
                for line in lines)
     recs.append(_rec("swissroll", "real", 1, 0.07))  # a second draw of the floor: the table takes their mean
     assert "swissroll: real-vs-real floor 0.060 at N = 1000 (mean of 2 draws); base / floor 2.00" in table1.table(recs)
@@ -85,10 +85,16 @@ def test_train_until_stops_by_the_holdout_rule_and_resumes(tmp_path, monkeypatch
     assert state["stopped_at"] == stopped_at and [c["epoch"] for c in state["checks"]] == list(range(1, checks + 1))
     check = state["checks"][-1]
     assert 0 < check["floor_emd"] < check["base_emd"]  # finite: the NaN test split was never read
+    assert check["floor_emd"] == pytest.approx(table1.holdout_floor(tmp_path / "run", (0, 1)), abs=1e-5)
     assert check["ratio"] == pytest.approx(check["base_emd"] / check["floor_emd"], rel=1e-3)
     assert json.loads((tmp_path / "run" / table1.STOPPING).read_text()) == state
     mtime = (tmp_path / "run" / "G.safetensors").stat().st_mtime_ns
     assert table1.train_until("swissroll", tmp_path / "run", seeds=(0, 1)) == state  # done: nothing retrained
+    assert (tmp_path / "run" / "G.safetensors").stat().st_mtime_ns == mtime
+    stored = json.loads((tmp_path / "run" / table1.STOPPING).read_text())
+    stored["checks"].pop()  # as if stopped between the last stage's training and its check
+    (tmp_path / "run" / table1.STOPPING).write_text(json.dumps(stored))
+    assert table1.train_until("swissroll", tmp_path / "run", seeds=(0, 1)) == state  # checked, not retrained
     assert (tmp_path / "run" / "G.safetensors").stat().st_mtime_ns == mtime
     if ratio == float("inf"):  # a stricter rule trains on from the last check
         monkeypatch.setattr(table1, "STOP_RATIO", 0.0)

@@ -35,7 +35,8 @@ from latentrw.cli.group import _user_errors, main
 @click.option("--calibration-opt", "cal_opts", multiple=True, metavar="KEY=VALUE",
               help="With --retrain-per-seed: a calibration option (`latentrw calibrate`'s, e.g. steps=500).")
 @click.option("--floor-per-seed", is_flag=True,
-              help="A real-vs-real floor record per seed, not one (at a small --n one draw of the floor is noisy).")
+              help="A real-vs-real floor record per seed, not one: each seed draws its own N training points where "
+                   "the pool holds more, and seeds the metrics (at a small --n one draw of the floor is noisy).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="[runs/bench-SUITE]")
 @click.option("--device", default="auto", help="cpu, cuda or auto.")
 @_user_errors
