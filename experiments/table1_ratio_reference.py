@@ -28,21 +28,13 @@ from scipy.stats import gaussian_kde
 
 from latentrw import table1
 from latentrw.data import load_dataset
-from latentrw.metrics.emd import emd_subsampled
-from latentrw.metrics.evaluate import PROTOCOL
+from latentrw.metrics.evaluate import protocol_emd
 from latentrw.reweight import ReweightConfig
 from latentrw.run import load_run
 from latentrw.sample import draw_latents
 from latentrw.shipped import shipped
 
 M = ReweightConfig.m  # w's cap, so the reference is clipped as w is
-
-
-def score(x: np.ndarray, test: np.ndarray, seed: int, squared: bool = False) -> float:
-    """The bench's EMD of a record (``emd``, or ``emd_sq`` with ``squared``): its test subsets are
-    drawn with the record's seed."""
-    return emd_subsampled(x, test, n=PROTOCOL["emd_n"], repeats=PROTOCOL["emd_repeats"], seed=seed,
-                          squared=squared)[0]
 
 
 def main() -> None:
@@ -72,8 +64,8 @@ def main() -> None:
             ratio = p_data(x.T) / np.maximum(p_g(x.T), 1e-300)
             w = np.minimum(ratio / ratio.mean(), M)
             kept = x[np.random.default_rng(seed).random(len(w)) < w / M][: table1.N]
-            rows.append({"dataset": dataset, "seed": seed, "base": score(x[: table1.N], test, seed, args.squared),
-                         "reference": score(kept, test, seed, args.squared), "acceptance": float((w / M).mean())})
+            rows.append({"dataset": dataset, "seed": seed, "base": protocol_emd(x[: table1.N], test, seed, args.squared)[0],
+                         "reference": protocol_emd(kept, test, seed, args.squared)[0], "acceptance": float((w / M).mean())})
             print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in rows[-1].items()}), flush=True)
         base, ref = np.array([r["base"] for r in rows]), np.array([r["reference"] for r in rows])
         print(f"{dataset}: KDE-ratio rejection / base = {ref.mean() / base.mean():.3f}, "

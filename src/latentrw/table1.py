@@ -56,9 +56,8 @@ from latentrw.bench import BenchConfig
 from latentrw.config import TrainConfig
 from latentrw.data import load_dataset
 from latentrw.fileio import atomic_write_json
-from latentrw.metrics.emd import emd_subsampled
-from latentrw.metrics.evaluate import PROTOCOL
-from latentrw.run import load_run
+from latentrw.metrics.evaluate import protocol_emd
+from latentrw.run import LOG, load_run
 from latentrw.sample import draw_latents
 from latentrw.stats import mean_ci
 from latentrw.train import train
@@ -99,10 +98,6 @@ def train_config(dataset: str, epochs: int = MAX_EPOCHS) -> TrainConfig:
                        device="cpu", seed=0)
 
 
-def _emd(x: np.ndarray, holdout: np.ndarray, seed: int) -> float:
-    return emd_subsampled(x, holdout, n=N, repeats=PROTOCOL["emd_repeats"], seed=seed)[0]
-
-
 def _holdout(run_dir: Path | str, run=None) -> tuple[np.ndarray, np.ndarray]:
     """The run's training part and its held-out training points (never the test split)."""
     run = run or load_run(run_dir)
@@ -116,8 +111,8 @@ def holdout_floor(run_dir: Path | str, seeds: Sequence[int] = SEEDS) -> float:
     """The real-vs-real EMD against the held-out training points, as :func:`stopping_check`
     measures G: per seed N training points against 5 subsets of N held-out ones; the mean over seeds."""
     pool, held = _holdout(run_dir)
-    return float(np.mean([_emd(pool[np.random.default_rng(seed).choice(len(pool), N, replace=False)], held, seed)
-                          for seed in seeds]))
+    draws = (pool[np.random.default_rng(seed).choice(len(pool), N, replace=False)] for seed in seeds)
+    return float(np.mean([protocol_emd(x, held, seed)[0] for x, seed in zip(draws, seeds)]))
 
 
 def stopping_check(run_dir: Path | str, seeds: Sequence[int] = SEEDS, floor: float | None = None) -> dict:
@@ -128,12 +123,13 @@ def stopping_check(run_dir: Path | str, seeds: Sequence[int] = SEEDS, floor: flo
     _, held = _holdout(run_dir, run)
     floor = holdout_floor(run_dir, seeds) if floor is None else floor
     with torch.no_grad():
-        base = float(np.mean([_emd(run.G(draw_latents(run.prior, N, seed)).numpy(), held, seed) for seed in seeds]))
+        fakes = (run.G(draw_latents(run.prior, N, seed)).numpy() for seed in seeds)
+        base = float(np.mean([protocol_emd(x, held, seed)[0] for x, seed in zip(fakes, seeds)]))
     return {"base_emd": round(base, 5), "floor_emd": round(floor, 5), "ratio": round(base / floor, 4)}
 
 
 def _epochs_trained(run_dir: Path) -> int:
-    log = run_dir / "log.jsonl"
+    log = run_dir / LOG
     lines = log.read_text().splitlines() if log.is_file() else []
     return json.loads(lines[-1])["epoch"] if lines else 0
 

@@ -87,6 +87,13 @@ def reference(dataset: str, extractor: FeatureExtractor | None = None, progress:
     return _REFERENCES[key]
 
 
+def protocol_emd(samples, real, seed: int, squared: bool = False) -> tuple[float, float]:
+    """Mean and std of the exact EMD of ``samples`` against ``real`` as every record measures it:
+    :data:`PROTOCOL`'s subset size and repeats, the subsets drawn with the record's ``seed``."""
+    return emd_subsampled(samples, real, n=PROTOCOL["emd_n"], repeats=PROTOCOL["emd_repeats"], seed=seed,
+                          squared=squared)
+
+
 def compute_metrics(features: torch.Tensor, logits: torch.Tensor | None, ref: Reference,
                     metrics: tuple[str, ...] = ALL_METRICS, seed: int = 0) -> dict:
     """Every requested metric of sample ``features``/``logits`` against ``ref``; ``seed`` draws
@@ -102,12 +109,10 @@ def compute_metrics(features: torch.Tensor, logits: torch.Tensor | None, ref: Re
         ks = PROTOCOL["k_precision_recall"], PROTOCOL["k_density_coverage"]
         out.update(prdc(real, features, *ks, real_radii=ref.radii(*ks)))
     if "emd" in metrics:
-        out["emd"], out["emd_std"] = emd_subsampled(features, real, n=PROTOCOL["emd_n"],
-                                                    repeats=PROTOCOL["emd_repeats"], seed=seed)
+        out["emd"], out["emd_std"] = protocol_emd(features, real, seed)
         out["emd_n"] = min(PROTOCOL["emd_n"], len(features), len(real))
     if "emd_sq" in metrics:
-        out["emd_sq"], out["emd_sq_std"] = emd_subsampled(features, real, n=PROTOCOL["emd_n"],
-                                                          repeats=PROTOCOL["emd_repeats"], seed=seed, squared=True)
+        out["emd_sq"], out["emd_sq_std"] = protocol_emd(features, real, seed, squared=True)
     if "classes" in metrics and logits is not None and ref.threshold is not None:
         out.update(class_statistics(logits, ref.threshold))
         out["in_between_threshold"] = ref.threshold
