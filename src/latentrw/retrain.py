@@ -22,7 +22,7 @@ from latentrw.fileio import atomic_write_json, sha256_file
 from latentrw.reweight import ReweightConfig, critic_gp_weight
 from latentrw.run import G_FILE, Run
 from latentrw.samplers.calibrate import CalibrationConfig, calibrate, run_gp_weight
-from latentrw.w_trainer import WTrainer
+from latentrw.w_trainer import AGREEMENT, WTrainer, w_agreement
 
 SECONDS, RECIPE = "seconds.txt", "recipe.json"
 
@@ -55,7 +55,9 @@ def _replace(config, options: dict, what: str):
 def seed_models(run: Run, out: Path, seed: int, need_w: bool, need_disc: bool, w_options: dict,
                 calibration_options: dict, say=lambda line: None) -> dict:
     """Train (or reuse) what the samplers of this seed need; returns ``{"w_dir", "calibrated_dir",
-    "w_seconds", "calibration_seconds"}`` for those needed. ``say`` hears of each training started.
+    "w_seconds", "w_spearman", "calibration_seconds"}`` for those needed (``w_spearman``: w against
+    its final critic on held-out latents, :func:`latentrw.w_trainer.w_agreement`). ``say`` hears of
+    each training started.
 
     A model is reused only when finished (its ``seconds.txt`` is written last) and made by the same
     recipe (its configuration and G's sha256, in ``recipe.json``); an interrupted w training
@@ -74,8 +76,12 @@ def seed_models(run: Run, out: Path, seed: int, need_w: bool, need_disc: bool, w
         w_dir, cfg = out / f"reweight-s{seed}", reweight_config(run, seed, w_options)
         if _needs_training(w_dir, {"config": cfg.to_dict(), "G_sha256": g_sha256}):
             say(f"seed {seed}: training w into {w_dir}")
+            (w_dir / AGREEMENT).unlink(missing_ok=True)
             _timed(w_dir, lambda: WTrainer(run.G, run.D, run.prior, training_split(), cfg, w_dir).fit())
-        found |= {"w_dir": w_dir, "w_seconds": _seconds(w_dir)}
+        agreement = w_dir / AGREEMENT
+        rho = (json.loads(agreement.read_text())["spearman_w_critic"] if agreement.is_file()
+               else w_agreement(run.G, run.D, run.prior, w_dir))
+        found |= {"w_dir": w_dir, "w_seconds": _seconds(w_dir), "w_spearman": rho}
     if need_disc:
         cal_dir, cal = out / f"calibrated-s{seed}", calibration_config(run, seed, calibration_options)
         if _needs_training(cal_dir, {"config": dataclasses.asdict(cal), "G_sha256": g_sha256}):

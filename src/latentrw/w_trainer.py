@@ -23,15 +23,16 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from latentrw import distributed
-from latentrw.checkpoint import load_tensors, restore_training_state, save_module, save_tensors, training_state
+from latentrw.checkpoint import load_state_into, load_tensors, restore_training_state, save_module, save_tensors, training_state
 from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
 from latentrw.fileio import atomic_write_json, truncate_jsonl
 from latentrw.objectives import gradient_penalty
 from latentrw.priors import Prior
-from latentrw.reweight import CRITIC_FILE, W_FILE, ReweightConfig, WNetwork, eq6_ascent, scores
+from latentrw.reweight import CRITIC_FILE, W_FILE, ReweightConfig, WNetwork, eq6_ascent, load_w, scores
 from latentrw.seeding import derive_seed
 
 CONFIG, LOG, STATE = "config.json", "log.jsonl", "state.safetensors"
+AGREEMENT = "agreement.json"  # Spearman(w, its final critic), written beside a trained w
 MIN_FIT_STEPS = 200  # fewer regression steps (bank) or w-steps (Algorithm 1) leave w near its start
 
 
@@ -349,6 +350,17 @@ def critic_agreement(G: nn.Module, prior: Prior, w: nn.Module, critic: nn.Module
         wz = torch.cat([w(c) for c in z.split(1000)])
         d = torch.cat([scores(critic, G(c)) for c in z.split(1000)])
     return _spearman(wz, d)
+
+
+def w_agreement(G: nn.Module, D: nn.Module, prior: Prior, w_dir: Path, n: int = 10_000) -> float:
+    """:func:`critic_agreement` of the w trained in ``w_dir`` with the critic saved beside it (a copy
+    of ``D``'s architecture), written to ``w_dir/agreement.json``."""
+    w_dir = Path(w_dir)
+    critic, path = copy.deepcopy(D).eval(), w_dir / CRITIC_FILE
+    load_state_into(critic, load_tensors(path)[0], path)
+    rho = critic_agreement(G, prior, load_w(w_dir, prior.device), critic, n)
+    atomic_write_json(w_dir / AGREEMENT, {"spearman_w_critic": rho, "n": n})
+    return rho
 
 
 def train_w(G: nn.Module, D: nn.Module, prior: Prior, real: torch.Tensor, config: ReweightConfig,

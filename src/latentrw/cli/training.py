@@ -142,15 +142,13 @@ def reweight(run_dir: Path, gp_weight: float | None, seed: int, out: Path | None
                          gp_weight=critic_gp_weight(run.config) if gp_weight is None else gp_weight)
     real = load_dataset(run.config.dataset).model_input("train", dev)
     out = out or run_dir / "reweight"
-    w, critic = WTrainer(run.G, run.D, run.prior, real, cfg, out, progress=not quiet).fit()
+    w, _ = WTrainer(run.G, run.D, run.prior, real, cfg, out, progress=not quiet).fit()
     from latentrw import distributed
-    from latentrw.fileio import atomic_write_json
-    from latentrw.w_trainer import critic_agreement
+    from latentrw.w_trainer import w_agreement
 
     if not distributed.is_main():  # under torchrun rank 0 wrote w and draws the figures
         return
-    rho = critic_agreement(run.G, run.prior, w, critic)
-    atomic_write_json(out / "agreement.json", {"spearman_w_critic": rho, "n": 10_000})
+    rho = w_agreement(run.G, run.D, run.prior, out)
     click.echo(f"w written to {out / 'w.safetensors'} (log: {out / 'log.jsonl'}); Spearman(w, its critic) on "
                f"10,000 held-out latents: {rho:.3f}")
     if not no_figures:
