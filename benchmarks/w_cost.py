@@ -51,7 +51,8 @@ def main() -> None:
     run = load_run(run_dir)
 
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = dataclasses.replace(run.config, epochs=args.epochs, eval_every=0)
+        # the run's own training, timed without its evaluations (so without selecting by them)
+        cfg = dataclasses.replace(run.config, epochs=args.epochs, eval_every=0, select="last")
         trainer = Trainer(cfg, tmp, progress=False)
         gan_steps = trainer.steps_per_epoch * args.epochs
         start = time.perf_counter()

@@ -98,7 +98,8 @@ class Crash(Exception):
 
 
 @pytest.mark.parametrize("cfg,at", [(ReweightConfig(trainer="algorithm1", steps=40, n_d=2, batch_size=32, warmup=1000), 25),
-                                    (ReweightConfig(rounds=4, critic_steps=3, w_steps=60, bank=300, batch_size=32), 3),
+                                    (ReweightConfig(rounds=4, critic_steps=3, w_steps=60, bank=300, batch_size=32,
+                                                    average=0), 3),
                                     (ReweightConfig(rounds=4, critic_steps=3, w_steps=60, bank=300, batch_size=32,
                                                     average=2), 3)])
 def test_w_training_resumes_to_identical_weights(tmp_path, cfg, at):
@@ -126,6 +127,21 @@ def test_w_training_resumes_to_identical_weights(tmp_path, cfg, at):
     torch.testing.assert_close(loaded(z), w(z))
     with pytest.raises(Exception, match="another config"):
         WTrainer(G, D, GaussianPrior(2), real, dataclasses.replace(cfg, m=5), tmp_path / "run").fit()
+
+
+def test_a_training_continues_whatever_the_other_trainers_fields_hold(tmp_path):
+    """An Algorithm 1 folder written under other bank defaults still continues with a larger budget;
+    a change of a field Algorithm 1 reads is still refused."""
+    G, D, real = nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1)), torch.randn(256, 2) + 1
+    cfg = ReweightConfig(trainer="algorithm1", steps=3, n_d=1, batch_size=16, warmup=1000)
+    WTrainer(G, D, GaussianPrior(2), real, cfg, tmp_path / "w").fit()
+    saved = json.loads((tmp_path / "w" / "config.json").read_text())
+    (tmp_path / "w" / "config.json").write_text(json.dumps(saved | {"rounds": 20, "critic_steps": 50, "average": 0}))
+    more = dataclasses.replace(cfg, steps=5)
+    WTrainer(G, D, GaussianPrior(2), real, more, tmp_path / "w").fit()
+    assert json.loads((tmp_path / "w" / "config.json").read_text())["steps"] == 5
+    with pytest.raises(Exception, match="another config"):
+        WTrainer(G, D, GaussianPrior(2), real, dataclasses.replace(more, steps=6, n_d=2), tmp_path / "w").fit()
 
 
 def test_cli_reweight_then_latent_rs(tmp_path):
@@ -381,7 +397,6 @@ def test_bank_trainer_saves_the_mean_of_its_last_rounds_w():
     for k, v in saved.state_dict().items():  # rounds 3 and 4 averaged, rounds 1 and 2 not
         torch.testing.assert_close(v, (snapshots[2][k] + snapshots[3][k]) / 2)
     assert not torch.equal(snapshots[2]["net.0.weight"], snapshots[3]["net.0.weight"])
-    with pytest.raises(Exception, match="average must be in"):
-        ReweightConfig(rounds=4, average=5)
-    with pytest.raises(Exception, match="average applies to the bank trainer"):
-        ReweightConfig(trainer="algorithm1", average=2)
+    assert ReweightConfig(rounds=4, average=5).average_window == 4  # a short budget averages every round
+    with pytest.raises(Exception, match="average must be ≥ 0"):
+        ReweightConfig(average=-1)

@@ -331,7 +331,9 @@ class _Where:
         self.points = _is_points(run_dir)
         self.models = {"G_sha256": sha256_file(run_dir / G_FILE)}
         if config.retrain_per_seed:  # w and D are trained by the bench: their recipe, not their files
-            self.models["retrain"] = {"w": config.w_options, "calibration": config.calibration_options}
+            from latentrw.retrain import recipe_fingerprint
+
+            self.models["retrain"] = recipe_fingerprint(config.w_options, config.calibration_options)
             return
         needed = {r for name in config.samplers for r in SAMPLERS.get(name).requires}
         for key, need, directory, file, make in (

@@ -38,6 +38,18 @@ def calibration_config(run: Run, seed: int, options: dict) -> CalibrationConfig:
     return _replace(CalibrationConfig(seed=seed, gp_weight=run_gp_weight(run.config)), options, "calibration option")
 
 
+def recipe_fingerprint(w_options: dict, calibration_options: dict) -> dict:
+    """The options w and the calibrated D are trained with, defaults resolved (without the seed and
+    the run-dependent penalty weight): a bench's records stay tied to the recipe even when a default
+    changes, not only to the options the user named."""
+    def resolved(config) -> dict:  # as JSON holds it (tuples become lists), so records compare equal
+        return json.loads(json.dumps({k: v for k, v in dataclasses.asdict(config).items()
+                                      if k not in ("seed", "gp_weight")}))
+
+    return {"w": resolved(_replace(ReweightConfig(), w_options, "w option")),
+            "calibration": resolved(_replace(CalibrationConfig(), calibration_options, "calibration option"))}
+
+
 def check_options(w_options: dict, calibration_options: dict) -> None:
     """Refuse unknown options before anything trains (a clear error naming the known ones)."""
     _replace(ReweightConfig(), w_options, "w option")

@@ -38,6 +38,10 @@ from latentrw.errors import ConfigError
 
 W_FILE, CRITIC_FILE = "w.safetensors", "critic.safetensors"
 TRAINERS = ("bank", "algorithm1")
+# the fields only one trainer reads (the other ignores them)
+TRAINER_FIELDS = {"bank": ("rounds", "critic_steps", "w_steps", "step_size", "bank", "refresh", "w_batch", "floor",
+                           "average"),
+                  "algorithm1": ("steps", "n_d", "warmup", "ema")}
 
 
 class WNetwork(nn.Module):
@@ -85,15 +89,18 @@ class ReweightConfig:
     width: int | None = None
     seed: int = 0
     # the bank trainer
-    rounds: int = 20
-    critic_steps: int = 50  # per round (0: keep the critic fixed)
+    # 60 rounds of 17 critic steps: about the critic steps of 20 rounds of 50, spread over 3× the
+    # functional steps of w (measured against 20 × 50 in docs/reweighting.md)
+    rounds: int = 60
+    critic_steps: int = 17  # per round (0: keep the critic fixed)
     w_steps: int = 200  # regression steps of w per round
     step_size: float = 0.15  # η of the functional ascent step on Eq. 6 per round
     bank: int = 20_000  # latents whose G(z) is computed once per round
     refresh: bool = True  # a new bank every round (False: one bank for the whole training)
     w_batch: int = 512
     floor: float = 0.05  # w's lower bound in the targets (softplus cannot reach 0)
-    average: int = 0  # the saved w is the mean of w's weights after each of the last `average` rounds (0: the last)
+    average: int = 5  # the saved w is the mean of w's weights after each of the last `average` rounds (0: the
+    # last; all of them when there are fewer rounds). Algorithm 1 ignores it: it saves its moving average (ema)
     # Algorithm 1
     steps: int = 2000  # w-steps
     n_d: int = 5  # critic steps per w-step (0: keep the critic fixed)
@@ -103,14 +110,16 @@ class ReweightConfig:
     def __post_init__(self) -> None:
         if self.trainer not in TRAINERS:
             raise ConfigError(f"unknown w trainer {self.trainer!r}; choose one of {', '.join(TRAINERS)}")
-        if self.average and self.trainer != "bank":
-            raise ConfigError("average applies to the bank trainer; Algorithm 1 saves its moving average (ema)")
-        if not 0 <= self.average <= self.rounds:
-            raise ConfigError(f"average must be in [0, rounds = {self.rounds}] (the rounds whose w is averaged), "
-                              f"not {self.average}")
+        if self.average < 0:
+            raise ConfigError(f"average must be ≥ 0 (the last rounds whose w is averaged; 0: none), not {self.average}")
         if self.trainer == "bank" and not (self.floor > 0 and 0 < self.step_size * self.lambda2 < 1):
             raise ConfigError("the bank trainer needs floor > 0 and 0 < step_size·lambda2 < 1 (its soft-cap step "
                               "oscillates beyond); lower step_size, or use trainer='algorithm1'")
+
+    @property
+    def average_window(self) -> int:
+        """The bank trainer's rounds whose w is averaged: ``average``, at most every round."""
+        return min(self.average, self.rounds)
 
     @property
     def total(self) -> int:

@@ -28,7 +28,7 @@ from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
 from latentrw.fileio import atomic_write_json, truncate_jsonl
 from latentrw.objectives import gradient_penalty
 from latentrw.priors import Prior
-from latentrw.reweight import CRITIC_FILE, W_FILE, ReweightConfig, WNetwork, eq6_ascent, load_w, scores
+from latentrw.reweight import CRITIC_FILE, TRAINER_FIELDS, W_FILE, ReweightConfig, WNetwork, eq6_ascent, load_w, scores
 from latentrw.seeding import derive_seed
 
 CONFIG, LOG, STATE = "config.json", "log.jsonl", "state.safetensors"
@@ -88,14 +88,14 @@ class WTrainer:
                       if self.n_critic > 0 else None)
         # The w and critic iterates cycle; the saved w is their moving average (ours): always for
         # Algorithm 1, over the last `average` rounds for the bank trainer
-        self.w_avg = (copy.deepcopy(self.w).requires_grad_(False) if not self.bank or cfg.average else None)
+        self.w_avg = (copy.deepcopy(self.w).requires_grad_(False) if not self.bank or cfg.average_window else None)
         self.z_bank = self.x_bank = None
         self.step = 0
 
     @property
     def _average_from(self) -> int:
         """The first step (Algorithm 1) or round (bank) whose w enters the average."""
-        return self.cfg.rounds - self.cfg.average if self.bank else 0
+        return self.cfg.rounds - self.cfg.average_window if self.bank else 0
 
     @property
     def result(self) -> WNetwork:
@@ -207,7 +207,7 @@ class WTrainer:
         """Algorithm 1: the moving average of w, debiased by a short memory at the start (decay
         (1 + t)/(10 + t), as TensorFlow's ExponentialMovingAverage with num_updates), so a short run
         saves its own w, not the flat w ≈ 1 it started from. Bank: the plain mean of w after each
-        round of the last ``average`` (the first of them replaces what the average held)."""
+        round of the last ``average_window`` (the first of them replaces what the average held)."""
         if self.bank:
             k = self.step - self._average_from  # this round's place in the window
             if k < 0:
@@ -281,8 +281,11 @@ class WTrainer:
         exists = (self.out_dir / STATE).is_file()
         if exists:
             saved = json.loads((self.out_dir / CONFIG).read_text())
-            def unbudgeted(c: ReweightConfig) -> dict:  # a larger budget continues the same training
-                return {k: v for k, v in c.to_dict().items() if k not in ("rounds", "steps")}
+            def unbudgeted(c: ReweightConfig) -> dict:
+                """What must match to continue: not the budget (a larger one continues the same
+                training), nor the fields the other trainer reads (their defaults may change)."""
+                other = [f for t, names in TRAINER_FIELDS.items() if t != c.trainer for f in names]
+                return {k: v for k, v in c.to_dict().items() if k not in ("rounds", "steps", *other)}
 
             if unbudgeted(ReweightConfig.from_dict(saved)) != unbudgeted(self.cfg):
                 raise ConfigError(f"{self.out_dir} holds w training with another config; choose another --out")
