@@ -20,14 +20,13 @@ A large gap between the two correlations says w is under-trained rather than too
 from __future__ import annotations
 
 import argparse
-import copy
 from pathlib import Path
 
 import torch
 from scipy.stats import spearmanr
 
 from latentrw.checkpoint import load_state_into, load_tensors
-from latentrw.reweight import CRITIC_FILE, WNetwork, load_w
+from latentrw.reweight import WNetwork, load_critic, load_w
 from latentrw.run import load_run
 from latentrw.w_trainer import STATE
 
@@ -44,9 +43,7 @@ def main() -> None:
 
     run = load_run(args.run)
     w = load_w(args.w_dir)
-    path = f"{args.w_dir}/{CRITIC_FILE}"
-    critic = copy.deepcopy(run.D).eval()
-    load_state_into(critic, load_tensors(path)[0], path)
+    critic = load_critic(run.D, args.w_dir)
 
     g = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)

@@ -89,9 +89,10 @@ def main() -> None:
                      "precision_base": weighted_rate(inside[sel], base_w[sel]),
                      "precision_rs": weighted_rate(inside[sel], rs_w[sel]), "spearman_w_top": float(rho)})
 
+    flags = {"in_between": between, "precision": inside}
+
     def split(key: str) -> dict:
-        base = weighted_rate({"in_between": between, "precision": inside}[key], base_w)
-        rs_total = weighted_rate({"in_between": between, "precision": inside}[key], rs_w)
+        base, rs_total = weighted_rate(flags[key], base_w), weighted_rate(flags[key], rs_w)
         mix = sum(r["share_rs"] * r[f"{key}_base"] for r in rows if r["share_base"] > 0) - base
         within = sum(r["share_rs"] * (r[f"{key}_rs"] - r[f"{key}_base"]) for r in rows if r["share_base"] > 0)
         return {"base": base, "latent_rs": rs_total, "class_mix": mix, "within_class": within}

@@ -1,6 +1,5 @@
 """The bench, the report built from its JSONL, and the shipped checkpoints."""
 
-import copy
 import dataclasses
 import json
 import math
@@ -12,13 +11,12 @@ import torch
 from helpers import load_strict_json
 
 from latentrw.bench import QUICK_OPTIONS, SUITES, BenchConfig, bench
-from latentrw.checkpoint import load_state_into, load_tensors
 from latentrw.errors import CheckpointError, ConfigError, DataError
 from latentrw.fileio import sha256_file
 from latentrw.images import save_grid
 from latentrw.report import build_report, headline, load_results, markdown_table, paired_table, short_rows, summarise
 from latentrw.report_plots import pareto_figure, precision_recall_figure
-from latentrw.reweight import load_w
+from latentrw.reweight import load_critic, load_w
 from latentrw.run import load_run
 from latentrw.screenshot import screenshot
 from latentrw.shipped import available, manifest, shipped
@@ -283,9 +281,8 @@ def test_bench_retrains_w_and_d_per_seed_and_resumes(tmp_path):
         assert json.loads((models / f"reweight-s{seed}" / "config.json").read_text())["seed"] == seed
         # Spearman(w, its final critic), recomputed here from the saved files
         run = load_run(shipped("swissroll"))
-        critic = copy.deepcopy(run.D)
-        load_state_into(critic, load_tensors(models / f"reweight-s{seed}" / "critic.safetensors")[0], "critic")
-        rho = critic_agreement(run.G, run.prior, load_w(models / f"reweight-s{seed}"), critic.eval())
+        w_dir = models / f"reweight-s{seed}"
+        rho = critic_agreement(run.G, run.prior, load_w(w_dir), load_critic(run.D, w_dir))
         assert rs["models"]["w_spearman"] == pytest.approx(rho, abs=1e-12)
         assert "models" not in [r for r in recs if r["sampler"] == "base" and r["seed"] == seed][0]
     assert {r["fingerprint"]["retrain"]["w"]["rounds"] for r in recs} == {2}

@@ -25,6 +25,7 @@ code path.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -33,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentrw.checkpoint import build_from_header, load_tensors
+from latentrw.checkpoint import build_from_header, load_state_into, load_tensors
 from latentrw.errors import ConfigError
 
 W_FILE, CRITIC_FILE = "w.safetensors", "critic.safetensors"
@@ -248,3 +249,12 @@ def load_w(directory: Path | str, device: torch.device | str = "cpu") -> WNetwor
     tensors, header = load_tensors(path)
     w = build_from_header(lambda: WNetwork(**header["config"]), tensors, path, "a w network", config=header.get("config"))
     return w.to(device).eval()
+
+
+def load_critic(D: nn.Module, directory: Path | str) -> nn.Module:
+    """The critic a w was trained against (``critic.safetensors`` of a reweighting directory),
+    in a copy of ``D``, the run's discriminator it started from."""
+    path = Path(directory) / CRITIC_FILE
+    critic = copy.deepcopy(D)
+    load_state_into(critic, load_tensors(path)[0], path)
+    return critic.eval()

@@ -23,12 +23,22 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from latentrw import distributed
-from latentrw.checkpoint import load_state_into, load_tensors, restore_training_state, save_module, save_tensors, training_state
+from latentrw.checkpoint import load_tensors, restore_training_state, save_module, save_tensors, training_state
 from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
 from latentrw.fileio import atomic_write_json, truncate_jsonl
 from latentrw.objectives import gradient_penalty
 from latentrw.priors import Prior
-from latentrw.reweight import CRITIC_FILE, TRAINER_FIELDS, W_FILE, ReweightConfig, WNetwork, eq6_ascent, load_w, scores
+from latentrw.reweight import (
+    CRITIC_FILE,
+    TRAINER_FIELDS,
+    W_FILE,
+    ReweightConfig,
+    WNetwork,
+    eq6_ascent,
+    load_critic,
+    load_w,
+    scores,
+)
 from latentrw.seeding import derive_seed
 
 CONFIG, LOG, STATE = "config.json", "log.jsonl", "state.safetensors"
@@ -356,13 +366,14 @@ def critic_agreement(G: nn.Module, prior: Prior, w: nn.Module, critic: nn.Module
 
 
 def w_agreement(G: nn.Module, D: nn.Module, prior: Prior, w_dir: Path, n: int = 10_000) -> float:
-    """:func:`critic_agreement` of the w trained in ``w_dir`` with the critic saved beside it (a copy
-    of ``D``'s architecture), written to ``w_dir/agreement.json``."""
-    w_dir = Path(w_dir)
-    critic, path = copy.deepcopy(D).eval(), w_dir / CRITIC_FILE
-    load_state_into(critic, load_tensors(path)[0], path)
-    rho = critic_agreement(G, prior, load_w(w_dir, prior.device), critic, n)
-    atomic_write_json(w_dir / AGREEMENT, {"spearman_w_critic": rho, "n": n})
+    """:func:`critic_agreement` of the w trained in ``w_dir`` with the critic saved beside it, kept
+    in ``w_dir/agreement.json``: read from there when present (whoever trains into ``w_dir`` again
+    deletes it first), else computed and written."""
+    path = Path(w_dir) / AGREEMENT
+    if path.is_file():
+        return json.loads(path.read_text())["spearman_w_critic"]
+    rho = critic_agreement(G, prior, load_w(w_dir, prior.device), load_critic(D, w_dir), n)
+    atomic_write_json(path, {"spearman_w_critic": rho, "n": n})
     return rho
 
 
