@@ -7,6 +7,7 @@ steps, images seen (real + generated through D or G) and the ratio w / GAN, with
 
     python benchmarks/w_cost.py mnist-mlp-ns                # 15 GAN epochs, then the default w
     python benchmarks/w_cost.py mnist-mlp-wgan-gp --trainer algorithm1
+    python benchmarks/w_cost.py mnist-mlp-ns --w-opt w_batch=512    # another w recipe
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from latentrw.data import load_dataset
 from latentrw.reweight import ReweightConfig, critic_gp_weight
 from latentrw.run import load_run
 from latentrw.shipped import shipped
+from latentrw.specs import parse_key_values
 from latentrw.train import Trainer
 from latentrw.w_trainer import WTrainer, critic_agreement
 
@@ -43,6 +45,8 @@ def main() -> None:
     ap.add_argument("run", help="shipped name or run directory")
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--trainer", default=ReweightConfig.trainer)
+    ap.add_argument("--w-opt", action="append", default=[], metavar="KEY=VALUE",
+                    help="a ReweightConfig field for w (repeatable), as `latentrw bench --w-opt`")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--out", type=Path, default=None, help="JSON file for the figures")
     args = ap.parse_args()
@@ -60,7 +64,8 @@ def main() -> None:
         gan_s = time.perf_counter() - start
     gan_images = gan_steps * cfg.batch_size * 2  # a critic step sees a real and a fake batch
 
-    w_cfg = ReweightConfig(trainer=args.trainer, gp_weight=critic_gp_weight(run.config))
+    w_cfg = ReweightConfig(trainer=args.trainer, gp_weight=critic_gp_weight(run.config),
+                           **parse_key_values(args.w_opt, "--w-opt"))
     real = load_dataset(run.config.dataset).model_input("train")
     start = time.perf_counter()
     w, critic = WTrainer(run.G, run.D, run.prior, real, w_cfg).fit()
@@ -77,7 +82,8 @@ def main() -> None:
     rho = critic_agreement(run.G, run.prior, w, critic)
     figures = {"run": args.run, "cpu": cpu_model(), "threads": args.threads, "gan_epochs": args.epochs,
                "gan_seconds": gan_s, "gan_critic_steps": gan_steps, "gan_images": gan_images,
-               "w_trainer": w_cfg.trainer, "w_budget": steps, "w_seconds": w_s, "w_critic_steps": critic_steps,
+               "w_trainer": w_cfg.trainer, "w_options": args.w_opt,
+               "w_budget": steps, "w_seconds": w_s, "w_critic_steps": critic_steps,
                "w_images": w_images, "ratio": w_s / gan_s, "spearman_w_critic": rho}
     print(json.dumps(figures, indent=1))
     print(f"{args.run} on {figures['cpu']} ({args.threads} threads): GAN {args.epochs} epochs {gan_s:.0f} s; "

@@ -400,3 +400,21 @@ def test_bank_trainer_saves_the_mean_of_its_last_rounds_w():
     assert ReweightConfig(rounds=4, average=5).average_window == 4  # a short budget averages every round
     with pytest.raises(Exception, match="average must be ≥ 0"):
         ReweightConfig(average=-1)
+
+
+def test_critic_drift_script_known_answers(tmp_path):
+    """experiments/critic_drift.py: with the critic held fixed (critic_steps=0) every kept critic is
+    the same network, so the final critic agrees with each of them and with their mean exactly; with
+    a training critic the first of them is the final one itself."""
+    script = Path(__file__).resolve().parents[1] / "experiments" / "critic_drift.py"
+    drift = runpy.run_path(str(script))["critic_drift"]
+    tiny_trainer(tmp_path / "run").fit()
+    run = load_run(tmp_path / "run")
+    cfg = ReweightConfig(rounds=4, critic_steps=0, w_steps=5, bank=200, w_batch=32, batch_size=16, average=2)
+    fixed = drift(run.G, run.D, run.prior, tiny_points().x_train, cfg, keep=3, n=300)
+    assert sorted(fixed["final_vs"]) == [0, 1, 2]
+    assert all(v == pytest.approx(1.0) for v in fixed["final_vs"].values())
+    assert fixed["mean_of"][1][1] == pytest.approx(1.0)
+    moving = drift(run.G, run.D, run.prior, tiny_points().x_train, dataclasses.replace(cfg, critic_steps=3), 3, 300)
+    assert moving["final_vs"][0] == pytest.approx(1.0) and moving["final_vs"][2] < 1.0
+    assert all(-1 <= v <= 1 for v in moving["w_vs"].values())
