@@ -33,17 +33,15 @@ def critic_drift(G: nn.Module, D: nn.Module, prior: Prior, real: torch.Tensor, c
     """Train w (bank trainer) and return the Spearman correlations above: ``final_vs[k]`` (final
     critic, critic k rounds earlier), ``w_vs[k]`` (saved w, that critic) and ``mean_of[K]`` (saved w,
     final critic) against the mean of the last K critics."""
-    tr = WTrainer(G, D, prior, real, cfg)
     critics = {}
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        while tr.step < cfg.rounds:
-            tr._round()
-            tr.step += 1
-            if tr.step > cfg.rounds - keep:
-                critics[cfg.rounds - tr.step] = copy.deepcopy(tr.critic).eval()
+
+    def keep_critic(step: int, terms: dict) -> None:  # called after every round (log_every=1)
+        if step > cfg.rounds - keep:
+            critics[cfg.rounds - step] = copy.deepcopy(tr.critic).eval()
+
+    tr = WTrainer(G, D, prior, real, cfg, log_every=1, on_step=keep_critic)
+    w, _ = tr.fit()
     g = torch.Generator(prior.device).manual_seed(derive_seed(1, "held-out"))  # critic_agreement's stream
-    w = tr.result.eval()
     with torch.no_grad():
         z = prior.sample(n, g)
         x = torch.cat([G(c) for c in z.split(1000)])

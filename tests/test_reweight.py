@@ -418,3 +418,18 @@ def test_critic_drift_script_known_answers(tmp_path):
     moving = drift(run.G, run.D, run.prior, tiny_points().x_train, dataclasses.replace(cfg, critic_steps=3), 3, 300)
     assert moving["final_vs"][0] == pytest.approx(1.0) and moving["final_vs"][2] < 1.0
     assert all(-1 <= v <= 1 for v in moving["w_vs"].values())
+
+
+def test_training_into_a_folder_drops_its_stale_agreement(tmp_path):
+    """agreement.json describes the w it was computed on: a WTrainer training into the folder deletes
+    it, so w_agreement computes it again for the new w instead of reading the old figure."""
+    from latentrw.w_trainer import AGREEMENT
+
+    tiny_trainer(tmp_path / "run").fit()
+    run = load_run(tmp_path / "run")
+    out = tmp_path / "run" / "reweight"
+    out.mkdir()
+    (out / AGREEMENT).write_text('{"spearman_w_critic": 0.99, "n": 1}')
+    WTrainer(run.G, run.D, run.prior, tiny_points().x_train,
+             ReweightConfig(trainer="algorithm1", steps=5, n_d=1, batch_size=16), out).fit()
+    assert not (out / AGREEMENT).exists()

@@ -22,7 +22,7 @@ from latentrw.fileio import atomic_write_json, sha256_file
 from latentrw.reweight import ReweightConfig, critic_gp_weight
 from latentrw.run import G_FILE, Run
 from latentrw.samplers.calibrate import CalibrationConfig, calibrate, run_gp_weight
-from latentrw.w_trainer import AGREEMENT, WTrainer, w_agreement
+from latentrw.w_trainer import WTrainer, w_agreement
 
 SECONDS, RECIPE = "seconds.txt", "recipe.json"
 
@@ -87,7 +87,6 @@ def seed_models(run: Run, out: Path, seed: int, need_w: bool, need_disc: bool, w
         w_dir, cfg = out / f"reweight-s{seed}", reweight_config(run, seed, w_options)
         if _needs_training(w_dir, {"config": cfg.to_dict(), "G_sha256": g_sha256}):
             say(f"seed {seed}: training w into {w_dir}")
-            (w_dir / AGREEMENT).unlink(missing_ok=True)
             _timed(w_dir, lambda: WTrainer(run.G, run.D, run.prior, training_split(), cfg, w_dir).fit())
         found |= {"w_dir": w_dir, "w_seconds": _seconds(w_dir),
                   "w_spearman": w_agreement(run.G, run.D, run.prior, w_dir)}

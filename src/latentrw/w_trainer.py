@@ -305,6 +305,8 @@ class WTrainer:
             raise CheckpointError(f"{self.out_dir}: no w training to resume")
         self.out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.out_dir / CONFIG, self.cfg.to_dict())
+        if distributed.is_main():  # a kept agreement describes the w this training is about to change
+            (self.out_dir / AGREEMENT).unlink(missing_ok=True)
         return exists
 
     def _warn_if_short(self) -> None:
@@ -367,8 +369,8 @@ def critic_agreement(G: nn.Module, prior: Prior, w: nn.Module, critic: nn.Module
 
 def w_agreement(G: nn.Module, D: nn.Module, prior: Prior, w_dir: Path, n: int = 10_000) -> float:
     """:func:`critic_agreement` of the w trained in ``w_dir`` with the critic saved beside it, kept
-    in ``w_dir/agreement.json``: read from there when present (whoever trains into ``w_dir`` again
-    deletes it first), else computed and written."""
+    in ``w_dir/agreement.json``: read from there when present (a :class:`WTrainer` training into
+    ``w_dir`` deletes it first), else computed and written."""
     path = Path(w_dir) / AGREEMENT
     if path.is_file():
         return json.loads(path.read_text())["spearman_w_critic"]

@@ -135,7 +135,7 @@ def reweight(run_dir: Path, gp_weight: float | None, seed: int, out: Path | None
     from latentrw.device import resolve_device
     from latentrw.reweight import ReweightConfig, critic_gp_weight
     from latentrw.run import load_run
-    from latentrw.w_trainer import AGREEMENT, WTrainer, w_agreement
+    from latentrw.w_trainer import WTrainer, w_agreement
 
     dev = resolve_device(device)
     run = load_run(run_dir, dev)
@@ -143,8 +143,6 @@ def reweight(run_dir: Path, gp_weight: float | None, seed: int, out: Path | None
                          gp_weight=critic_gp_weight(run.config) if gp_weight is None else gp_weight)
     real = load_dataset(run.config.dataset).model_input("train", dev)
     out = out or run_dir / "reweight"
-    if distributed.is_main():  # the last training's agreement no longer describes the w about to change
-        (out / AGREEMENT).unlink(missing_ok=True)
     w, _ = WTrainer(run.G, run.D, run.prior, real, cfg, out, progress=not quiet).fit()
     if not distributed.is_main():  # under torchrun rank 0 wrote w and draws the figures
         return
