@@ -194,6 +194,26 @@ def test_critic_loss_ignores_the_critics_level_whatever_e_w():
     torch.testing.assert_close(critic_loss(d_real, d_fake, torch.ones(64)), d_fake.mean() - d_real.mean())
 
 
+def test_the_critics_learning_rate_is_the_trainers_own_unless_set(tmp_path):
+    """Unset, lr_d is 3e-5 for the bank trainer and 1e-4 for Algorithm 1, also after a change of
+    trainer; the optimiser uses it and the saved config names the rate, so a resumed or compared
+    config never depends on a default."""
+    from latentrw.retrain import recipe_fingerprint
+
+    bank = ReweightConfig()
+    assert (bank.critic_lr, dataclasses.replace(bank, trainer="algorithm1").critic_lr) == (3e-5, 1e-4)
+    assert ReweightConfig(trainer="algorithm1", lr_d=2e-4).critic_lr == 2e-4
+    assert bank.to_dict()["lr_d"] == 3e-5 and ReweightConfig.from_dict(bank.to_dict()) == ReweightConfig(lr_d=3e-5)
+    assert recipe_fingerprint({}, {})["w"]["lr_d"] == 3e-5
+    assert recipe_fingerprint({"trainer": "algorithm1"}, {})["w"]["lr_d"] == 1e-4
+    G, D, real = nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1)), torch.randn(256, 2)
+    trainer = WTrainer(G, D, GaussianPrior(2), real, ReweightConfig(rounds=1, w_steps=1, bank=100), tmp_path / "w")
+    assert trainer.opt_d.param_groups[0]["lr"] == 3e-5
+    with pytest.warns(UserWarning, match="fitting steps"):
+        trainer.fit()
+    assert json.loads((tmp_path / "w" / "config.json").read_text())["lr_d"] == 3e-5
+
+
 def test_critic_penalty_defaults_to_the_runs_own():
     from latentrw.config import TrainConfig
     from latentrw.reweight import critic_gp_weight

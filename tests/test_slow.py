@@ -201,9 +201,13 @@ def test_two_gloo_processes_train_w_like_one(tmp_path, trainer, budget, keys):
     assert two.returncode == 0, two.stderr[-3000:]
     from latentrw.reweight import load_w
 
+    # w's values, not its weights: Adam moves weights whose gradient is float rounding by steps of
+    # size lr either way (1e-3 apart after one round at the bank trainer's critic rate 3e-5, its values
+    # 1e-4 apart; at 1e-4 the two runs happened to round alike)
     a, b = load_w(tmp_path / "one"), load_w(tmp_path / "two")
-    for (k, v1), v2 in zip(a.state_dict().items(), b.state_dict().values()):
-        torch.testing.assert_close(v1, v2, atol=1e-5, rtol=1e-4, msg=k)
+    z = torch.randn(10_000, a.config["z_dim"], generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(b(z), a(z), atol=1e-5, rtol=1e-3)
     logs = [[json.loads(line) for line in (tmp_path / d / "log.jsonl").read_text().splitlines()] for d in ("one", "two")]
     assert [r["step"] for r in logs[0]] == [r["step"] for r in logs[1]]
     for r1, r2 in zip(*logs):

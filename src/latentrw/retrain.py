@@ -43,8 +43,8 @@ def recipe_fingerprint(w_options: dict, calibration_options: dict) -> dict:
     the run-dependent penalty weight): a bench's records stay tied to the recipe even when a default
     changes, not only to the options the user named."""
     def resolved(config) -> dict:  # as JSON holds it (tuples become lists), so records compare equal
-        return json.loads(json.dumps({k: v for k, v in dataclasses.asdict(config).items()
-                                      if k not in ("seed", "gp_weight")}))
+        fields = config.to_dict() if isinstance(config, ReweightConfig) else dataclasses.asdict(config)
+        return json.loads(json.dumps({k: v for k, v in fields.items() if k not in ("seed", "gp_weight")}))
 
     return {"w": resolved(_replace(ReweightConfig(), w_options, "w option")),
             "calibration": resolved(_replace(CalibrationConfig(), calibration_options, "calibration option"))}

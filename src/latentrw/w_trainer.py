@@ -94,7 +94,7 @@ class WTrainer:
         self.critic = copy.deepcopy(D).train()  # G and the prior only ever run under no_grad: frozen
         self.n_critic = cfg.critic_steps if self.bank else cfg.n_d
         self.opt_w = torch.optim.Adam(self.w.parameters(), lr=cfg.lr_w, betas=cfg.betas)
-        self.opt_d = (torch.optim.Adam(self.critic.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+        self.opt_d = (torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr, betas=cfg.betas)
                       if self.n_critic > 0 else None)
         # The w and critic iterates cycle; the saved w is their moving average (ours): always for
         # Algorithm 1, over the last `average` rounds for the bank trainer

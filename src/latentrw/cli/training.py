@@ -12,6 +12,7 @@ from latentrw.data import DATASETS
 from latentrw.models import MODELS
 from latentrw.objectives import OBJECTIVES
 from latentrw.priors import PRIORS
+from latentrw.reweight import CRITIC_LR
 
 _DEFAULTS = TrainConfig()
 
@@ -89,11 +90,12 @@ def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int | 
     click.echo(f"run written to {path}" + (f"; latest samples: {grids[-1]}" if grids else ""))
 
 
-def _reweight_option(name: str, kind, help: str):
-    """A `latentrw reweight` option whose default is ReweightConfig's (one source of defaults)."""
+def _reweight_option(name: str, kind, help: str, default: str | None = None):
+    """A `latentrw reweight` option whose default is ReweightConfig's (one source of defaults);
+    ``default`` describes it where the config leaves it to the trainer."""
     from latentrw.reweight import ReweightConfig
 
-    default = getattr(ReweightConfig, name.replace("-", "_"))
+    default = default or getattr(ReweightConfig, name.replace("-", "_"))
     return click.option(f"--{name}", type=kind, default=None, help=f"{help}  [default: {default}]")
 
 
@@ -112,7 +114,8 @@ def _reweight_option(name: str, kind, help: str):
 @_reweight_option("n-d", click.IntRange(min=0), "algorithm1: critic steps per w-step.")
 @_reweight_option("batch-size", click.IntRange(min=2), "Batch of critic steps (and of Algorithm 1's w-steps).")
 @_reweight_option("lr-w", click.FloatRange(min=0, min_open=True), "Adam learning rate of w.")
-@_reweight_option("lr-d", click.FloatRange(min=0, min_open=True), "Adam learning rate of the critic.")
+@_reweight_option("lr-d", click.FloatRange(min=0, min_open=True), "Adam learning rate of the critic.",
+                  default=", ".join(f"{lr:g} ({trainer})" for trainer, lr in CRITIC_LR.items()))
 @_reweight_option("m", click.FloatRange(min=0, min_open=True), "Cap of w (and RS's bound).")
 @_reweight_option("lambda1", click.FloatRange(min=0), "Weight of (E w - 1)^2.")
 @_reweight_option("lambda2", click.FloatRange(min=0), "Weight of E max(0, w - m)^2.")
