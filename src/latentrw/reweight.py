@@ -41,7 +41,7 @@ W_FILE, CRITIC_FILE = "w.safetensors", "critic.safetensors"
 TRAINERS = ("bank", "algorithm1")
 # The critic's Adam learning rate when the config leaves it unset. Algorithm 1 keeps WGAN-GP's 1e-4
 # (Gulrajani et al.); the bank trainer's critic learns at about a third of it: on every shipped mlp
-# generator its w then gains more (docs/reweighting.md, "A slower critic").
+# generator its w then gains more (docs/reweighting.md, "A slower critic, fewer regression steps").
 CRITIC_LR = {"bank": 3e-5, "algorithm1": 1e-4}
 # the fields only one trainer reads (the other ignores them)
 TRAINER_FIELDS = {"bank": ("rounds", "critic_steps", "w_steps", "step_size", "bank", "refresh", "w_batch", "floor",
@@ -98,7 +98,7 @@ class ReweightConfig:
     # functional steps of w (measured against 20 × 50 in docs/reweighting.md)
     rounds: int = 60
     critic_steps: int = 17  # per round (0: keep the critic fixed)
-    w_steps: int = 100  # regression steps of w per round (200: latentRS+GA a little better, for 1.4× the time)
+    w_steps: int = 100  # regression steps of w per round (200: latentRS+GA a little better, for 1.4–1.6× the time)
     step_size: float = 0.15  # η of the functional ascent step on Eq. 6 per round
     bank: int = 20_000  # latents whose G(z) is computed once per round
     refresh: bool = True  # a new bank every round (False: one bank for the whole training)
