@@ -42,12 +42,12 @@ def recipe_fingerprint(w_options: dict, calibration_options: dict) -> dict:
     """The options w and the calibrated D are trained with, defaults resolved (without the seed and
     the run-dependent penalty weight): a bench's records stay tied to the recipe even when a default
     changes, not only to the options the user named."""
-    def resolved(config) -> dict:  # as JSON holds it (tuples become lists), so records compare equal
-        fields = config.to_dict() if isinstance(config, ReweightConfig) else dataclasses.asdict(config)
+    def resolved(fields: dict) -> dict:  # as JSON holds it (tuples become lists), so records compare equal
         return json.loads(json.dumps({k: v for k, v in fields.items() if k not in ("seed", "gp_weight")}))
 
-    return {"w": resolved(_replace(ReweightConfig(), w_options, "w option")),
-            "calibration": resolved(_replace(CalibrationConfig(), calibration_options, "calibration option"))}
+    return {"w": resolved(_replace(ReweightConfig(), w_options, "w option").to_dict()),
+            "calibration": resolved(dataclasses.asdict(_replace(CalibrationConfig(), calibration_options,
+                                                                "calibration option")))}
 
 
 def check_options(w_options: dict, calibration_options: dict) -> None:

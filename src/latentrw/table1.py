@@ -36,9 +36,9 @@ evaluation. What neither paper nor demo publishes, and the choice made here:
 - **w** is the ``bank`` trainer (60 rounds of 17 critic steps, the mean of its last 5 rounds' w
   saved), each round on a bank of 10,000 G(z) (:data:`W_OPTIONS`; the default: 20,000), to fit the
   budget, with the critic's Adam rate 1e-4 and 200 regression steps per round: the default when
-  the table was measured (today's: 3e-5 and 100). On the 100-epoch generators shipped before, the earlier default (20 rounds of
-  50 critic steps, the last w saved) left latentRS below base in 6 of 10 seeds on 25 Gaussians,
-  these settings in 10 of 10.
+  the table was measured (today's: 3e-5 and 100). On the 100-epoch generators shipped before, the
+  earlier default (20 rounds of 50 critic steps, the last w saved) left latentRS below base in 6 of
+  10 seeds on 25 Gaussians, these settings in 10 of 10.
 - **Seeds**: G is fixed; w and the calibrated D are trained again
   with each of :data:`SEEDS`, which also seeds the sampling. Cells are mean ± 97 % Student-t
   interval, the paper's level.
