@@ -7,7 +7,12 @@ stream of :func:`latentrw.w_trainer.critic_agreement`) it prints the Spearman co
 - the final critic with the critic of k rounds earlier: how much of one critic's ranking of
   latents the next rounds keep, the most a w that does not chase the last critic can share with it;
 - the saved w with each of those critics, and with the mean of the last K critics' scores (each
-  standardised over the held-out latents).
+  standardised over the held-out latents);
+- the *replayed* w: the bank trainer's functional steps (:func:`latentrw.reweight.eq6_ascent`) taken
+  on the held-out latents themselves, from w ≡ 1, with every round's critic -- the function the
+  rounds ask w to become, free of regression error. Its Spearman with the saved w says how well w
+  learned it; its Spearman with the final critic, how much of the final critic's ranking the game
+  itself asks for.
 
     python experiments/critic_drift.py src/latentrw/checkpoints/mnist-mlp-wgan-gp --keep 20
 """
@@ -23,7 +28,7 @@ from scipy.stats import spearmanr
 from torch import nn
 
 from latentrw.priors import Prior
-from latentrw.reweight import ReweightConfig, scores
+from latentrw.reweight import ReweightConfig, eq6_ascent, scores
 from latentrw.seeding import derive_seed
 from latentrw.w_trainer import WTrainer
 
@@ -31,20 +36,28 @@ from latentrw.w_trainer import WTrainer
 def critic_drift(G: nn.Module, D: nn.Module, prior: Prior, real: torch.Tensor, cfg: ReweightConfig, keep: int,
                  n: int = 10_000) -> dict:
     """Train w (bank trainer) and return the Spearman correlations above: ``final_vs[k]`` (final
-    critic, critic k rounds earlier), ``w_vs[k]`` (saved w, that critic) and ``mean_of[K]`` (saved w,
-    final critic) against the mean of the last K critics."""
+    critic, critic k rounds earlier), ``w_vs[k]`` (saved w, that critic), ``mean_of[K]`` (saved w,
+    final critic) against the mean of the last K critics, and ``replay`` (saved w vs the replayed w,
+    the replayed w vs the final critic)."""
     critics = {}
-
-    def keep_critic(step: int, terms: dict) -> None:  # called after every round (log_every=1)
-        if step > cfg.rounds - keep:
-            critics[cfg.rounds - step] = copy.deepcopy(tr.critic).eval()
-
-    tr = WTrainer(G, D, prior, real, cfg, log_every=1, on_step=keep_critic)
-    w, _ = tr.fit()
     g = torch.Generator(prior.device).manual_seed(derive_seed(1, "held-out"))  # critic_agreement's stream
     with torch.no_grad():
         z = prior.sample(n, g)
         x = torch.cat([G(c) for c in z.split(1000)])
+    replayed = torch.ones(n, device=z.device)
+
+    def keep_critic(step: int, terms: dict) -> None:  # called after every round (log_every=1)
+        nonlocal replayed
+        critic = copy.deepcopy(tr.critic).eval()
+        if step > cfg.rounds - keep:
+            critics[cfg.rounds - step] = critic
+        with torch.no_grad():
+            d = torch.cat([scores(critic, b) for b in x.split(1000)])
+        replayed = eq6_ascent(replayed, d, cfg.m, cfg.lambda1, cfg.lambda2, cfg.step_size, cfg.floor)[0]
+
+    tr = WTrainer(G, D, prior, real, cfg, log_every=1, on_step=keep_critic)
+    w, _ = tr.fit()
+    with torch.no_grad():
         wz = torch.cat([w(c) for c in z.split(1000)])
         u = {k: torch.cat([scores(c, b) for b in x.split(1000)]) for k, c in critics.items()}
     rho = lambda a, b: float(spearmanr(a.cpu().numpy(), b.cpu().numpy()).statistic)  # noqa: E731
@@ -55,7 +68,7 @@ def critic_drift(G: nn.Module, D: nn.Module, prior: Prior, real: torch.Tensor, c
             mean_u = torch.stack([std[k] for k in range(K)]).mean(0)
             mean_of[K] = (rho(wz, mean_u), rho(u[0], mean_u))
     return {"final_vs": {k: rho(u[0], u[k]) for k in sorted(u)}, "w_vs": {k: rho(wz, u[k]) for k in sorted(u)},
-            "mean_of": mean_of}
+            "mean_of": mean_of, "replay": (rho(wz, replayed), rho(replayed, u[0]))}
 
 
 def main() -> None:
@@ -81,6 +94,8 @@ def main() -> None:
         print(f"{k:3d} | {out['final_vs'][k]:.3f} | {out['w_vs'][k]:.3f}")
     for K, (with_w, with_final) in out["mean_of"].items():
         print(f"mean of the last {K:2d} critics: Spearman with w {with_w:.3f}, with the final critic {with_final:.3f}")
+    with_w, with_final = out["replay"]
+    print(f"the replayed w: Spearman with w {with_w:.3f}, with the final critic {with_final:.3f}")
 
 
 if __name__ == "__main__":

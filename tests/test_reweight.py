@@ -313,6 +313,53 @@ def test_bank_trainer_recovers_the_pointwise_optimum_of_a_fixed_critic():
     assert wz[~keep].median() < 3 * cfg.floor
 
 
+def test_polish_rounds_regress_w_onto_the_optimum_of_the_critic_they_hold_fixed():
+    """``polish``: the last rounds take no critic step and regress w straight onto Eq. 6's optimum under
+    the critic. With every round a polish round, a trainable critic that starts as D(x) = x_0 stays
+    it, and w selects the optimum's latents after far fewer rounds than the ascent steps need."""
+    critic = nn.Linear(2, 1)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[1.0, 0.0]]))
+        critic.bias.zero_()
+    prior = GaussianPrior(2)
+    cfg = ReweightConfig(rounds=10, polish=10, critic_steps=5, w_steps=100, bank=4000)
+    w, trained = WTrainer(nn.Identity(), critic, prior, torch.randn(512, 2), cfg).fit()
+    assert torch.equal(trained.weight, critic.weight) and torch.equal(trained.bias, critic.bias)
+    z = prior.sample(20_000, torch.Generator().manual_seed(7))
+    target, _ = eq6_optimum(z[:, 0], cfg.m, cfg.lambda1, cfg.lambda2)
+    with torch.no_grad():
+        wz = w(z)
+    keep = target > 0
+    assert ((wz > cfg.m / 2) == keep).float().mean() > 0.95
+    assert wz[~keep].median() < 3 * cfg.floor
+
+
+def test_d_weight_adds_the_runs_fixed_d_to_ws_reward():
+    """``d_weight``: w's reward is the critic's standardised score plus d_weight × the run's D's. The
+    run's D scores x_0; the real points sit up the x_1 axis, so the critic (at a fast rate) learns to score x_1. With
+    a large d_weight w ranks latents by D's score, without it by the critic's."""
+    def linear_d():
+        d = nn.Linear(2, 1)
+        with torch.no_grad():
+            d.weight.copy_(torch.tensor([[1.0, 0.0]]))
+            d.bias.zero_()
+        return d
+
+    prior = GaussianPrior(2)
+    real = torch.randn(512, 2, generator=torch.Generator().manual_seed(1)) + torch.tensor([0.0, 3.0])
+    z = prior.sample(5000, torch.Generator().manual_seed(7))
+    rho = {}
+    for d_weight in (0.0, 30.0):
+        cfg = ReweightConfig(rounds=12, critic_steps=10, w_steps=60, bank=2000, step_size=0.3, lr_d=0.05,
+                             d_weight=d_weight)
+        w, _ = WTrainer(nn.Identity(), linear_d(), prior, real, cfg).fit()
+        with torch.no_grad():
+            wz = w(z)
+        rho[d_weight] = [spearmanr(wz, z[:, i]).statistic for i in (0, 1)]
+    assert rho[30.0][0] > 0.8 > rho[0.0][0]
+    assert rho[0.0][1] > 0.5 > rho[30.0][1]
+
+
 class Column(nn.Module):
     """A small critic returning (N, 1) -- as StyleGAN2's and many plug-ins' do -- or (N,) when flat."""
 
@@ -435,6 +482,9 @@ def test_critic_drift_script_known_answers(tmp_path):
     assert sorted(fixed["final_vs"]) == [0, 1, 2]
     assert all(v == pytest.approx(1.0) for v in fixed["final_vs"].values())
     assert fixed["mean_of"][1][1] == pytest.approx(1.0)
+    # 4 ascent steps of 0.15 from w ≡ 1 leave every latent above the floor: the replayed w is a
+    # strictly increasing function of the one critic's score
+    assert fixed["replay"][1] == pytest.approx(1.0)
     moving = drift(run.G, run.D, run.prior, tiny_points().x_train, dataclasses.replace(cfg, critic_steps=3), 3, 300)
     assert moving["final_vs"][0] == pytest.approx(1.0) and moving["final_vs"][2] < 1.0
     assert all(-1 <= v <= 1 for v in moving["w_vs"].values())

@@ -45,7 +45,7 @@ TRAINERS = ("bank", "algorithm1")
 CRITIC_LR = {"bank": 3e-5, "algorithm1": 1e-4}
 # the fields only one trainer reads (the other ignores them)
 TRAINER_FIELDS = {"bank": ("rounds", "critic_steps", "w_steps", "step_size", "bank", "refresh", "w_batch", "floor",
-                           "average"),
+                           "average", "polish", "d_weight"),
                   "algorithm1": ("steps", "n_d", "warmup", "ema")}
 
 
@@ -106,6 +106,12 @@ class ReweightConfig:
     floor: float = 0.05  # w's lower bound in the targets (softplus cannot reach 0)
     average: int = 5  # the saved w is the mean of w's weights after each of the last `average` rounds (0: the
     # last; all of them when there are fewer rounds). Algorithm 1 ignores it: it saves its moving average (ema)
+    # the last `polish` rounds take no critic step and regress w straight onto Eq. 6's optimum under the
+    # critic they hold: w then ranks latents like its final critic, and loses most of its FID gain
+    polish: int = 0
+    # > 0: w's reward is the critic's standardised scores plus d_weight × those of the run's own D, held
+    # fixed (ours): the W1 critic pays for class balance, D for quality (docs/reweighting.md)
+    d_weight: float = 0.0
     # Algorithm 1
     steps: int = 2000  # w-steps
     n_d: int = 5  # critic steps per w-step (0: keep the critic fixed)
@@ -115,6 +121,8 @@ class ReweightConfig:
     def __post_init__(self) -> None:
         if self.trainer not in TRAINERS:
             raise ConfigError(f"unknown w trainer {self.trainer!r}; choose one of {', '.join(TRAINERS)}")
+        if self.polish < 0 or self.d_weight < 0:
+            raise ConfigError(f"polish and d_weight must be ≥ 0, not {self.polish} and {self.d_weight}")
         if self.average < 0:
             raise ConfigError(f"average must be ≥ 0 (the last rounds whose w is averaged; 0: none), not {self.average}")
         if self.trainer == "bank" and not (self.floor > 0 and 0 < self.step_size * self.lambda2 < 1):

@@ -35,6 +35,7 @@ from latentrw.reweight import (
     ReweightConfig,
     WNetwork,
     eq6_ascent,
+    eq6_optimum,
     load_critic,
     load_w,
     scores,
@@ -59,6 +60,10 @@ def _descend(opt: torch.optim.Optimizer, loss: torch.Tensor, module: nn.Module) 
     loss.backward()
     distributed.sum_gradients(module.parameters())
     opt.step()
+
+
+def _standard(x: torch.Tensor) -> torch.Tensor:
+    return (x - x.mean()) / x.std().clamp_min(1e-12)
 
 
 def _spearman(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -92,6 +97,7 @@ class WTrainer:
             torch.manual_seed(cfg.seed)
             self.w = WNetwork(prior.z_dim, cfg.depth, cfg.width, cfg.m).to(self.device)
         self.critic = copy.deepcopy(D).train()  # G and the prior only ever run under no_grad: frozen
+        self.D = copy.deepcopy(D).eval() if self.bank and cfg.d_weight else None
         self.n_critic = cfg.critic_steps if self.bank else cfg.n_d
         self.opt_w = torch.optim.Adam(self.w.parameters(), lr=cfg.lr_w, betas=cfg.betas)
         self.opt_d = (torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr, betas=cfg.betas)
@@ -243,14 +249,22 @@ class WTrainer:
         (:func:`eq6_ascent`; in softplus⁻¹ space, where the fit never stalls)."""
         cfg = self.cfg
         self._make_bank(self.step)
+        polish = self.step >= cfg.rounds - cfg.polish
         critic_loss = torch.zeros((), device=self.device)
-        for _ in range(self.n_critic):
+        for _ in range(0 if polish else self.n_critic):
             critic_loss = self._critic_step()
         self.critic.eval()  # scores without dropout noise
         d = self._on_rows(lambda x: scores(self.critic, x), self.x_bank)
         self.critic.train()
+        if self.D is not None:
+            d_run = self._on_rows(lambda x: scores(self.D, x), self.x_bank)
+            d = _standard(d) + cfg.d_weight * _standard(d_run)
         w_now = self._on_rows(self.w, self.z_bank)
-        target, t = eq6_ascent(w_now, d, cfg.m, cfg.lambda1, cfg.lambda2, cfg.step_size, cfg.floor)
+        if polish:
+            target, t = eq6_optimum(d, cfg.m, cfg.lambda1, cfg.lambda2)
+            target = target.clamp_min(cfg.floor)
+        else:
+            target, t = eq6_ascent(w_now, d, cfg.m, cfg.lambda1, cfg.lambda2, cfg.step_size, cfg.floor)
         h_target = torch.log(torch.expm1(target))
         fit = torch.zeros((), device=self.device)
         for _ in range(cfg.w_steps):

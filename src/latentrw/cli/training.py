@@ -110,6 +110,10 @@ def _reweight_option(name: str, kind, help: str, default: str | None = None):
 @_reweight_option("step-size", click.FloatRange(min=0, min_open=True), "bank: η of the ascent step per round.")
 @_reweight_option("bank", click.IntRange(min=100), "bank: latents (and their G(z)) drawn per round.")
 @_reweight_option("average", click.IntRange(min=0), "bank: save the mean of w over its last AVERAGE rounds (0: the last).")
+@_reweight_option("polish", click.IntRange(min=0), "bank: last rounds that hold the critic and regress w onto "
+                  "Eq. 6's optimum under it.")
+@_reweight_option("d-weight", click.FloatRange(min=0), "bank: weight of the run's own D, held fixed, in w's reward "
+                  "beside the critic's.")
 @_reweight_option("steps", click.IntRange(min=1), "algorithm1: w-steps.")
 @_reweight_option("n-d", click.IntRange(min=0), "algorithm1: critic steps per w-step.")
 @_reweight_option("batch-size", click.IntRange(min=2), "Batch of critic steps (and of Algorithm 1's w-steps).")
