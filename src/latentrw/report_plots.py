@@ -52,6 +52,8 @@ def pareto_figure(rows: list[dict], title: str):
     if floor and "precision" in floor:
         ax.axhline(floor["precision"][0], color="0.5", ls="--", lw=0.8, label="real vs real")
     ax.set(xscale="log", xlabel="ms per accepted image (log)", ylabel="precision (k=3)")
+    # under two decades matplotlib labels the minor ticks too, and their labels run into each other
+    ax.xaxis.set_minor_formatter(pyplot().NullFormatter())
     _legend_beside(ax)
     return fig
 

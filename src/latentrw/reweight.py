@@ -18,6 +18,10 @@ trainers solve the same min-max problem:
   gradient step of w on Eq. 6. Beware its sign: the listing reads "∇(EMD + λ1 R + λ2 R)"; taken
   literally as descent it trains w to favour the *worst* samples (tests check the sign).
 
+The bank trainer's reward can also weigh the run's own D, held fixed, beside the critic
+(``d_weight``, ours): on GANs whose D classifies real against generated images, D scores quality
+within classes where the W1 critic pays for class balance (docs/reweighting.md).
+
 Under torchrun every rank draws the same batch and works on its slice (``distributed``); with
 one process the slice is the whole batch and every reduction is the identity, so there is one
 code path.
