@@ -8,8 +8,9 @@ stream of :func:`latentrw.w_trainer.critic_agreement`) it prints the Spearman co
   latents the next rounds keep, the most a w that does not chase the last critic can share with it;
 - the saved w with each of those critics, and with the mean of the last K critics' scores (each
   standardised over the held-out latents);
-- the *replayed* w: the bank trainer's functional steps (:func:`latentrw.reweight.eq6_ascent`) taken
-  on the held-out latents themselves, from w ≡ 1, with every round's critic -- the function the
+- the *replayed* w: the bank trainer's functional steps (:func:`latentrw.reweight.eq6_ascent`, and
+  Eq. 6's optimum in ``polish`` rounds) taken on the held-out latents themselves, from w ≡ 1, with
+  every round's reward (:meth:`latentrw.w_trainer.WTrainer.reward`) -- the function the
   rounds ask w to become, free of regression error. Its Spearman with the saved w says how well w
   learned it; its Spearman with the final critic, how much of the final critic's ranking the game
   itself asks for.
@@ -28,7 +29,7 @@ from scipy.stats import spearmanr
 from torch import nn
 
 from latentrw.priors import Prior
-from latentrw.reweight import ReweightConfig, eq6_ascent, scores
+from latentrw.reweight import ReweightConfig, eq6_ascent, eq6_optimum, scores
 from latentrw.seeding import derive_seed
 from latentrw.w_trainer import WTrainer
 
@@ -48,12 +49,13 @@ def critic_drift(G: nn.Module, D: nn.Module, prior: Prior, real: torch.Tensor, c
 
     def keep_critic(step: int, terms: dict) -> None:  # called after every round (log_every=1)
         nonlocal replayed
-        critic = copy.deepcopy(tr.critic).eval()
         if step > cfg.rounds - keep:
-            critics[cfg.rounds - step] = critic
-        with torch.no_grad():
-            d = torch.cat([scores(critic, b) for b in x.split(1000)])
-        replayed = eq6_ascent(replayed, d, cfg.m, cfg.lambda1, cfg.lambda2, cfg.step_size, cfg.floor)[0]
+            critics[cfg.rounds - step] = copy.deepcopy(tr.critic).eval()
+        d = tr.reward(x)[1]  # what the round stepped w up: the critic's scores, and D's with d_weight
+        if step > cfg.rounds - cfg.polish:
+            replayed = eq6_optimum(d, cfg.m, cfg.lambda1, cfg.lambda2)[0].clamp_min(cfg.floor)
+        else:
+            replayed = eq6_ascent(replayed, d, cfg.m, cfg.lambda1, cfg.lambda2, cfg.step_size, cfg.floor)[0]
 
     tr = WTrainer(G, D, prior, real, cfg, log_every=1, on_step=keep_critic)
     w, _ = tr.fit()

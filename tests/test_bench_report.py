@@ -296,10 +296,18 @@ def test_bench_retrains_w_and_d_per_seed_and_resumes(tmp_path):
     with pytest.raises(ConfigError, match="holds a model made with"):
         bench(other, tmp_path / "other.jsonl", progress=lambda s: None)
     # an unfinished model (no seconds.txt, written last) is trained on, a finished one reused
+    from latentrw.fileio import atomic_write_json
     from latentrw.retrain import RECIPE, SECONDS, _needs_training
 
     recipe = json.loads((models / "reweight-s0" / RECIPE).read_text())
     assert not _needs_training(models / "reweight-s0", recipe)
+    # a recipe saved before a config field existed reads as holding the value that means the old behaviour
+    older = {**recipe, "config": {k: v for k, v in recipe["config"].items() if k != "d_weight"}}
+    atomic_write_json(models / "reweight-s0" / RECIPE, older)
+    assert not _needs_training(models / "reweight-s0", recipe, {"d_weight": 0.0})
+    with pytest.raises(ConfigError, match="holds a model made with"):
+        _needs_training(models / "reweight-s0", recipe)
+    atomic_write_json(models / "reweight-s0" / RECIPE, recipe)
     (models / "reweight-s0" / SECONDS).unlink()
     assert _needs_training(models / "reweight-s0", recipe)
     with pytest.raises(ValueError, match="takes no --w-dir"):

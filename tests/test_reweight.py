@@ -11,7 +11,7 @@ from helpers import tiny_points, tiny_trainer
 from scipy.stats import spearmanr
 from torch import nn
 
-from latentrw.errors import TrainingDiverged
+from latentrw.errors import ConfigError, TrainingDiverged
 from latentrw.priors import GaussianPrior
 from latentrw.reweight import ReweightConfig, WNetwork, critic_loss, eq6_ascent, eq6_optimum, w_loss
 from latentrw.run import load_run
@@ -142,6 +142,23 @@ def test_a_training_continues_whatever_the_other_trainers_fields_hold(tmp_path):
     assert json.loads((tmp_path / "w" / "config.json").read_text())["steps"] == 5
     with pytest.raises(Exception, match="another config"):
         WTrainer(G, D, GaussianPrior(2), real, dataclasses.replace(more, steps=6, n_d=2), tmp_path / "w").fit()
+
+
+def test_polish_rounds_end_a_training_so_more_rounds_do_not_continue_it(tmp_path):
+    """Without polish a larger budget continues a bank training; with polish rounds, which end it,
+    more rounds would put them in the middle: refused. So is polish beyond the rounds."""
+    G, D, real = nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1)), torch.randn(256, 2) + 1
+    cfg = ReweightConfig(rounds=2, critic_steps=1, w_steps=2, bank=200, w_batch=32, batch_size=16)
+    WTrainer(G, D, GaussianPrior(2), real, cfg, tmp_path / "plain").fit()
+    WTrainer(G, D, GaussianPrior(2), real, dataclasses.replace(cfg, rounds=3), tmp_path / "plain").fit()
+    polished = dataclasses.replace(cfg, polish=1)
+    WTrainer(G, D, GaussianPrior(2), real, polished, tmp_path / "polished").fit()
+    with pytest.raises(ConfigError, match="another config"):
+        WTrainer(G, D, GaussianPrior(2), real, dataclasses.replace(polished, rounds=3), tmp_path / "polished").fit()
+    with pytest.raises(ConfigError, match="polish must be in"):
+        ReweightConfig(rounds=2, polish=3)
+    with pytest.raises(ConfigError, match="d_weight finite"):
+        ReweightConfig(d_weight=float("nan"))
 
 
 def test_cli_reweight_then_latent_rs(tmp_path):

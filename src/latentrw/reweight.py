@@ -125,8 +125,9 @@ class ReweightConfig:
     def __post_init__(self) -> None:
         if self.trainer not in TRAINERS:
             raise ConfigError(f"unknown w trainer {self.trainer!r}; choose one of {', '.join(TRAINERS)}")
-        if self.polish < 0 or self.d_weight < 0:
-            raise ConfigError(f"polish and d_weight must be ≥ 0, not {self.polish} and {self.d_weight}")
+        if not (0 <= self.polish <= self.rounds and 0 <= self.d_weight < math.inf):
+            raise ConfigError(f"polish must be in [0, rounds = {self.rounds}] and d_weight finite and ≥ 0, not "
+                              f"{self.polish} and {self.d_weight}")
         if self.average < 0:
             raise ConfigError(f"average must be ≥ 0 (the last rounds whose w is averaged; 0: none), not {self.average}")
         if self.trainer == "bank" and not (self.floor > 0 and 0 < self.step_size * self.lambda2 < 1):

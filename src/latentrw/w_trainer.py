@@ -243,6 +243,17 @@ class WTrainer:
         _descend(self.opt_w, loss, self.w)
         return distributed.all_sum(loss.detach())
 
+    def reward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the critic's scores, the scores a round steps w up) of the images ``x``: the same with
+        ``d_weight`` 0, else the critic's and the run's D's, each standardised over ``x``, the latter
+        weighted by ``d_weight``."""
+        self.critic.eval()  # scores without dropout noise
+        d = self._on_rows(lambda b: scores(self.critic, b), x)
+        self.critic.train()
+        if self.D is None:
+            return d, d
+        return d, _standard(d) + self.cfg.d_weight * _standard(self._on_rows(lambda b: scores(self.D, b), x))
+
     def _round(self) -> dict[str, torch.Tensor]:
         """One round of the bank trainer: critic steps on the bank, the critic's scores on it, then w
         regressed onto one functional gradient-ascent step of Eq. 6 from its current values
@@ -253,17 +264,12 @@ class WTrainer:
         critic_loss = torch.zeros((), device=self.device)
         for _ in range(0 if polish else self.n_critic):
             critic_loss = self._critic_step()
-        self.critic.eval()  # scores without dropout noise
-        d = self._on_rows(lambda x: scores(self.critic, x), self.x_bank)
-        self.critic.train()
-        if self.D is not None:
-            d_run = self._on_rows(lambda x: scores(self.D, x), self.x_bank)
-            d = _standard(d) + cfg.d_weight * _standard(d_run)
-        w_now = self._on_rows(self.w, self.z_bank)
+        d_critic, d = self.reward(self.x_bank)
         if polish:
             target, t = eq6_optimum(d, cfg.m, cfg.lambda1, cfg.lambda2)
             target = target.clamp_min(cfg.floor)
         else:
+            w_now = self._on_rows(self.w, self.z_bank)
             target, t = eq6_ascent(w_now, d, cfg.m, cfg.lambda1, cfg.lambda2, cfg.step_size, cfg.floor)
         h_target = torch.log(torch.expm1(target))
         fit = torch.zeros((), device=self.device)
@@ -274,7 +280,7 @@ class WTrainer:
         wb = self._on_rows(self.w, self.z_bank)
         as_t = lambda v: torch.tensor(float(v), device=self.device)  # noqa: E731
         return {"critic_loss": critic_loss, "fit_loss": fit, "threshold": as_t(t), "mean_w": wb.mean(),
-                "frac_above_m": (wb > cfg.m).float().mean(), "spearman": as_t(_spearman(wb, d))}
+                "frac_above_m": (wb > cfg.m).float().mean(), "spearman": as_t(_spearman(wb, d_critic))}
 
     def _algorithm1_step(self) -> dict[str, torch.Tensor]:
         critic_loss = torch.zeros((), device=self.device)
@@ -307,9 +313,11 @@ class WTrainer:
             saved = json.loads((self.out_dir / CONFIG).read_text())
             def unbudgeted(c: ReweightConfig) -> dict:
                 """What must match to continue: not the budget (a larger one continues the same
-                training), nor the fields the other trainer reads (their defaults may change)."""
+                training; not with polish rounds, which end it), nor the fields the other trainer
+                reads (their defaults may change)."""
                 other = [f for t, names in TRAINER_FIELDS.items() if t != c.trainer for f in names]
-                return {k: v for k, v in c.to_dict().items() if k not in ("rounds", "steps", *other)}
+                budget = ("steps",) + (("rounds",) if c.polish == 0 else ())
+                return {k: v for k, v in c.to_dict().items() if k not in (*budget, *other)}
 
             if unbudgeted(ReweightConfig.from_dict(saved)) != unbudgeted(self.cfg):
                 raise ConfigError(f"{self.out_dir} holds w training with another config; choose another --out")
