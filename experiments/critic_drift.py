@@ -8,12 +8,11 @@ stream of :func:`latentrw.w_trainer.critic_agreement`) it prints the Spearman co
   latents the next rounds keep, the most a w that does not chase the last critic can share with it;
 - the saved w with each of those critics, and with the mean of the last K critics' scores (each
   standardised over the held-out latents);
-- the *replayed* w: the bank trainer's functional steps (:func:`latentrw.reweight.eq6_ascent`, and
-  Eq. 6's optimum in ``polish`` rounds) taken on the held-out latents themselves, from w ≡ 1, with
-  every round's reward (:meth:`latentrw.w_trainer.WTrainer.reward`) -- the function the
-  rounds ask w to become, free of regression error. Its Spearman with the saved w says how well w
-  learned it; its Spearman with the final critic, how much of the final critic's ranking the game
-  itself asks for.
+- the *replayed* w: the bank trainer's round targets (:func:`latentrw.reweight.round_target`)
+  taken on the held-out latents themselves, from w ≡ 1, with every round's reward
+  (:meth:`latentrw.w_trainer.WTrainer.reward`) -- the function the rounds ask w to become, free
+  of regression error. Its Spearman with the saved w says how well w learned it; its Spearman with
+  the final critic, how much of the final critic's ranking the game itself asks for.
 
     python experiments/critic_drift.py src/latentrw/checkpoints/mnist-mlp-wgan-gp --keep 20
 """
@@ -29,7 +28,7 @@ from scipy.stats import spearmanr
 from torch import nn
 
 from latentrw.priors import Prior
-from latentrw.reweight import ReweightConfig, eq6_ascent, eq6_optimum, scores
+from latentrw.reweight import ReweightConfig, round_target, scores
 from latentrw.seeding import derive_seed
 from latentrw.w_trainer import WTrainer
 
@@ -52,10 +51,7 @@ def critic_drift(G: nn.Module, D: nn.Module, prior: Prior, real: torch.Tensor, c
         if step > cfg.rounds - keep:
             critics[cfg.rounds - step] = copy.deepcopy(tr.critic).eval()
         d = tr.reward(x)[1]  # what the round stepped w up: the critic's scores, and D's with d_weight
-        if step > cfg.rounds - cfg.polish:
-            replayed = eq6_optimum(d, cfg.m, cfg.lambda1, cfg.lambda2)[0].clamp_min(cfg.floor)
-        else:
-            replayed = eq6_ascent(replayed, d, cfg.m, cfg.lambda1, cfg.lambda2, cfg.step_size, cfg.floor)[0]
+        replayed = round_target(d, cfg, None if cfg.polishes(step - 1) else replayed)[0]
 
     tr = WTrainer(G, D, prior, real, cfg, log_every=1, on_step=keep_critic)
     w, _ = tr.fit()

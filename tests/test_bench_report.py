@@ -16,7 +16,7 @@ from latentrw.fileio import sha256_file
 from latentrw.images import save_grid
 from latentrw.report import build_report, headline, load_results, markdown_table, paired_table, short_rows, summarise
 from latentrw.report_plots import pareto_figure, precision_recall_figure
-from latentrw.reweight import load_critic, load_w
+from latentrw.reweight import ReweightConfig, load_critic, load_w
 from latentrw.run import load_run
 from latentrw.screenshot import screenshot
 from latentrw.shipped import available, manifest, shipped
@@ -304,7 +304,7 @@ def test_bench_retrains_w_and_d_per_seed_and_resumes(tmp_path):
     # a recipe saved before a config field existed reads as holding the value that means the old behaviour
     older = {**recipe, "config": {k: v for k, v in recipe["config"].items() if k != "d_weight"}}
     atomic_write_json(models / "reweight-s0" / RECIPE, older)
-    assert not _needs_training(models / "reweight-s0", recipe, {"d_weight": 0.0})
+    assert not _needs_training(models / "reweight-s0", recipe, lambda saved: ReweightConfig.from_dict(saved).to_dict())
     with pytest.raises(ConfigError, match="holds a model made with"):
         _needs_training(models / "reweight-s0", recipe)
     atomic_write_json(models / "reweight-s0" / RECIPE, recipe)

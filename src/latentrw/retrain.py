@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from latentrw.data import load_dataset
@@ -85,7 +86,8 @@ def seed_models(run: Run, out: Path, seed: int, need_w: bool, need_disc: bool, w
 
     if need_w:
         w_dir, cfg = out / f"reweight-s{seed}", reweight_config(run, seed, w_options)
-        if _needs_training(w_dir, {"config": cfg.to_dict(), "G_sha256": g_sha256}, {"polish": 0, "d_weight": 0.0}):
+        if _needs_training(w_dir, {"config": cfg.to_dict(), "G_sha256": g_sha256},
+                           lambda saved: ReweightConfig.from_dict(saved).to_dict()):
             say(f"seed {seed}: training w into {w_dir}")
             _timed(w_dir, lambda: WTrainer(run.G, run.D, run.prior, training_split(), cfg, w_dir).fit())
         found |= {"w_dir": w_dir, "w_seconds": _seconds(w_dir),
@@ -99,16 +101,16 @@ def seed_models(run: Run, out: Path, seed: int, need_w: bool, need_disc: bool, w
     return found
 
 
-def _needs_training(directory: Path, recipe: dict, added: dict | None = None) -> bool:
+def _needs_training(directory: Path, recipe: dict, read_config: Callable[[dict], dict] | None = None) -> bool:
     """False when ``directory`` holds a finished model of this ``recipe``; True when it holds none
     or an unfinished one (the recipe is written before training starts); an error for another recipe.
-    ``added``: config fields newer than some saved recipes, with the values that mean the behaviour
-    from before them; a saved recipe without them reads as holding those values."""
+    ``read_config`` reads a saved recipe's config as today's config would hold it (fields newer than
+    the recipe at their defaults, as resuming a w training reads its config.json)."""
     path = directory / RECIPE
     if path.is_file():
         found = json.loads(path.read_text())
-        if added and isinstance(found.get("config"), dict):
-            found["config"] = added | found["config"]
+        if read_config and isinstance(found.get("config"), dict):
+            found["config"] = json.loads(json.dumps(read_config(found["config"])))
         if found != json.loads(json.dumps(recipe)):
             raise ConfigError(f"{directory} holds a model made with {found}, not {recipe}: use another --out, "
                               "or delete that folder to train it again")

@@ -139,6 +139,10 @@ class ReweightConfig:
         """The critic's learning rate: ``lr_d`` when set, else the trainer's default (CRITIC_LR)."""
         return CRITIC_LR[self.trainer] if self.lr_d is None else self.lr_d
 
+    def polishes(self, round_: int) -> bool:
+        """Whether the bank trainer's round ``round_`` (0-based) is one of the last ``polish``."""
+        return round_ >= self.rounds - self.polish
+
     @property
     def average_window(self) -> int:
         """The bank trainer's rounds whose w is averaged: ``average``, at most every round."""
@@ -264,6 +268,17 @@ def eq6_optimum(d: torch.Tensor, m: float, lambda1: float, lambda2: float, iters
         slack = len(u) * (1 + hi / (2 * lambda1)) - float(w.sum())
         w[i] = min(max(slack, 0.0), m)
     return w, hi
+
+
+def round_target(d: torch.Tensor, cfg: ReweightConfig, w_now: torch.Tensor | None = None
+                 ) -> tuple[torch.Tensor, float]:
+    """What a bank round regresses w onto, given the reward scores ``d`` of its latents: one
+    functional ascent step from w's values ``w_now`` (:func:`eq6_ascent`), or, in a polish round
+    (``w_now`` None), Eq. 6's optimum (:func:`eq6_optimum`), floored. Returns (target, t)."""
+    if w_now is None:
+        target, t = eq6_optimum(d, cfg.m, cfg.lambda1, cfg.lambda2)
+        return target.clamp_min(cfg.floor), t
+    return eq6_ascent(w_now, d, cfg.m, cfg.lambda1, cfg.lambda2, cfg.step_size, cfg.floor)
 
 
 def load_w(directory: Path | str, device: torch.device | str = "cpu") -> WNetwork:

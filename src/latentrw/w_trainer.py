@@ -34,10 +34,9 @@ from latentrw.reweight import (
     W_FILE,
     ReweightConfig,
     WNetwork,
-    eq6_ascent,
-    eq6_optimum,
     load_critic,
     load_w,
+    round_target,
     scores,
 )
 from latentrw.seeding import derive_seed
@@ -260,17 +259,12 @@ class WTrainer:
         (:func:`eq6_ascent`; in softplus⁻¹ space, where the fit never stalls)."""
         cfg = self.cfg
         self._make_bank(self.step)
-        polish = self.step >= cfg.rounds - cfg.polish
+        polish = cfg.polishes(self.step)
         critic_loss = torch.zeros((), device=self.device)
         for _ in range(0 if polish else self.n_critic):
             critic_loss = self._critic_step()
         d_critic, d = self.reward(self.x_bank)
-        if polish:
-            target, t = eq6_optimum(d, cfg.m, cfg.lambda1, cfg.lambda2)
-            target = target.clamp_min(cfg.floor)
-        else:
-            w_now = self._on_rows(self.w, self.z_bank)
-            target, t = eq6_ascent(w_now, d, cfg.m, cfg.lambda1, cfg.lambda2, cfg.step_size, cfg.floor)
+        target, t = round_target(d, cfg, None if polish else self._on_rows(self.w, self.z_bank))
         h_target = torch.log(torch.expm1(target))
         fit = torch.zeros((), device=self.device)
         for _ in range(cfg.w_steps):

@@ -12,7 +12,7 @@ from latentrw.data import DATASETS
 from latentrw.models import MODELS
 from latentrw.objectives import OBJECTIVES
 from latentrw.priors import PRIORS
-from latentrw.reweight import CRITIC_LR
+from latentrw.reweight import CRITIC_LR, ReweightConfig
 
 _DEFAULTS = TrainConfig()
 
@@ -93,8 +93,6 @@ def train(resume_dir: Path | None, out: Path | None, quiet: bool, epochs: int | 
 def _reweight_option(name: str, kind, help: str, default: str | None = None):
     """A `latentrw reweight` option whose default is ReweightConfig's (one source of defaults);
     ``default`` describes it where the config leaves it to the trainer."""
-    from latentrw.reweight import ReweightConfig
-
     default = default or getattr(ReweightConfig, name.replace("-", "_"))
     return click.option(f"--{name}", type=kind, default=None, help=f"{help}  [default: {default}]")
 
