@@ -51,7 +51,10 @@ def _user_errors(fn):
 def main(plugins: tuple[str, ...]) -> None:
     """latentrw: train GANs on MNIST, Fashion-MNIST and 2-D data, and improve their samples."""
     from latentrw import distributed
+    from latentrw.memory import keep_freed_memory
     from latentrw.models.plugin import trust
+
+    keep_freed_memory()  # a CPU step's freed activations are reused, not faulted in again (latentrw.memory)
 
     for spec in plugins:
         trust(spec)
