@@ -4,9 +4,9 @@ PyTorch's CPU allocator gives every tensor back to malloc as soon as it is freed
 default returns large blocks to the kernel: those above its (adaptive) mmap threshold at once, the
 top of the heap once more than the trim threshold is free. A cnn step allocates and frees tens of
 megabytes of activations, so the next step gets fresh pages that the kernel must fault in and zero.
-On the 2-core Intel Xeon, with three other jobs on its cores, a critic step of the w trainer on
-the cnn (batch 256, gradient penalty) spent 0.69 s of system time beside 2.7 s of user time that
-way, and 0.03 s with the settings below (``benchmarks/malloc_speed.py``). The price: up to 1 GiB of
+On the idle 2-core Intel Xeon a critic step of the w trainer on the cnn (batch 256, gradient
+penalty, one thread) spent 0.63 s of system time beside 2.55 s of user time that way, and 0.02 s
+with the settings below: 3.20 → 2.64 s a step (``benchmarks/malloc_speed.py``). The price: up to 1 GiB of
 freed memory stays with the process.
 """
 
