@@ -89,6 +89,7 @@ class BenchConfig:
     w_options: dict = field(default_factory=dict)  # with retrain_per_seed: ReweightConfig fields
     calibration_options: dict = field(default_factory=dict)  # with retrain_per_seed: CalibrationConfig fields
     floor_per_seed: bool = False  # a floor record per seed (at small N one draw of the floor is noisy)
+    tune_ga: bool = False  # with retrain_per_seed: tune latentGA's steps for each seed's w on n samples each
 
     def resolved(self) -> BenchConfig:
         if self.suite not in SUITES:
@@ -113,8 +114,9 @@ class BenchConfig:
                              f"choose from {', '.join(ALL_METRICS)}")
         if self.retrain_per_seed and (self.w_dir or self.calibrated_dir):
             raise ValueError("--retrain-per-seed trains w and D for each seed; it takes no --w-dir or --calibrated-dir")
-        if (self.w_options or self.calibration_options) and not self.retrain_per_seed:
-            raise ValueError("w and calibration options apply with --retrain-per-seed")
+        if (self.w_options or self.calibration_options or self.tune_ga) and not self.retrain_per_seed:
+            raise ValueError("w and calibration options and --tune-ga apply with --retrain-per-seed "
+                             "(a trained w is tuned with `latentrw tune-ga RUN --w-dir DIR`)")
         if self.retrain_per_seed:
             from latentrw.retrain import check_options
 
@@ -171,6 +173,7 @@ class _Bench:
 
         return seed_models(self.run, self.results.parent / "models" / self.name, seed, "w" in requires,
                            "disc" in requires, self.config.w_options, self.config.calibration_options,
+                           tune_ga=self.config.tune_ga, tune_n=self.config.n,
                            say=lambda line: self.progress(f"{self.name} {line}"))
 
     def _figure_w_dir(self) -> Path | None:
@@ -334,6 +337,8 @@ class _Where:
             from latentrw.retrain import recipe_fingerprint
 
             self.models["retrain"] = recipe_fingerprint(config.w_options, config.calibration_options)
+            if config.tune_ga:  # latent-rs-ga's records then ran each seed's tuned steps
+                self.models["retrain"]["tune_ga"] = True
             return
         needed = {r for name in config.samplers for r in SAMPLERS.get(name).requires}
         for key, need, directory, file, make in (

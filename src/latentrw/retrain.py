@@ -20,6 +20,7 @@ from latentrw.data import load_dataset
 from latentrw.errors import ConfigError
 from latentrw.features import get_extractor
 from latentrw.fileio import atomic_write_json, sha256_file
+from latentrw.ga_steps import tune_ga_steps, tuned_steps
 from latentrw.reweight import ReweightConfig, critic_gp_weight
 from latentrw.run import G_FILE, Run
 from latentrw.samplers.calibrate import CalibrationConfig, calibrate, run_gp_weight
@@ -65,11 +66,13 @@ def _replace(config, options: dict, what: str):
 
 
 def seed_models(run: Run, out: Path, seed: int, need_w: bool, need_disc: bool, w_options: dict,
-                calibration_options: dict, say=lambda line: None) -> dict:
+                calibration_options: dict, say=lambda line: None, tune_ga: bool = False, tune_n: int = 5000) -> dict:
     """Train (or reuse) what the samplers of this seed need; returns ``{"w_dir", "calibrated_dir",
     "w_seconds", "w_spearman", "calibration_seconds"}`` for those needed (``w_spearman``: w against
-    its final critic on held-out latents, :func:`latentrw.w_trainer.w_agreement`). ``say`` hears of
-    each training started.
+    its final critic on held-out latents, :func:`latentrw.w_trainer.w_agreement`), and with
+    ``tune_ga`` w's latentGA steps (``ga_steps``, tuned once on ``tune_n`` samples per candidate:
+    :mod:`latentrw.ga_steps`). ``say``
+    hears of each training started.
 
     A model is reused only when finished (its ``seconds.txt`` is written last) and made by the same
     recipe (its configuration and G's sha256, in ``recipe.json``); an interrupted w training
@@ -92,6 +95,12 @@ def seed_models(run: Run, out: Path, seed: int, need_w: bool, need_disc: bool, w
             _timed(w_dir, lambda: WTrainer(run.G, run.D, run.prior, training_split(), cfg, w_dir).fit())
         found |= {"w_dir": w_dir, "w_seconds": _seconds(w_dir),
                   "w_spearman": w_agreement(run.G, run.D, run.prior, w_dir)}
+        if tune_ga:
+            steps = tuned_steps(w_dir)
+            if steps is None:
+                say(f"seed {seed}: tuning latentGA's steps for {w_dir}")
+                steps = tune_ga_steps(run, w_dir, n=tune_n, progress=lambda line: say(f"seed {seed}: {line}"))["steps"]
+            found["ga_steps"] = steps
     if need_disc:
         cal_dir, cal = out / f"calibrated-s{seed}", calibration_config(run, seed, calibration_options)
         if _needs_training(cal_dir, {"config": dataclasses.asdict(cal), "G_sha256": g_sha256}):

@@ -282,10 +282,14 @@ def round_target(d: torch.Tensor, cfg: ReweightConfig, w_now: torch.Tensor | Non
 
 
 def load_w(directory: Path | str, device: torch.device | str = "cpu") -> WNetwork:
-    """The trained w of a reweighting directory (``w.safetensors``)."""
+    """The trained w of a reweighting directory (``w.safetensors``). Its ``ga_steps`` is the
+    latentGA step count tuned for it (``ga_steps.json``, :mod:`latentrw.ga_steps`), else None."""
+    from latentrw.ga_steps import tuned_steps
+
     path = Path(directory) / W_FILE
     tensors, header = load_tensors(path)
     w = build_from_header(lambda: WNetwork(**header["config"]), tensors, path, "a w network", config=header.get("config"))
+    w.ga_steps = tuned_steps(directory)
     return w.to(device).eval()
 
 

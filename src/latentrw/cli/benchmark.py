@@ -37,13 +37,16 @@ from latentrw.cli.group import _user_errors, main
 @click.option("--floor-per-seed", is_flag=True,
               help="A real-vs-real floor record per seed, not one: each seed draws its own N training points where "
                    "the pool holds more, and seeds the metrics (at a small --n one draw of the floor is noisy).")
+@click.option("--tune-ga", is_flag=True,
+              help="With --retrain-per-seed: tune latentGA's steps for each seed's w on held-out training images "
+                   "(`latentrw tune-ga`); latent-ga and latent-rs-ga then run them.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="[runs/bench-SUITE]")
 @click.option("--device", default="auto", help="cpu, cuda or auto.")
 @_user_errors
 def bench(suite: str, samplers: str | None, checkpoints: str | None, seeds: str | None, n: int | None, quick: bool,
           opts: tuple[str, ...], sweeps: tuple[str, ...], metrics: str | None, w_dir: str | None,
           calibrated_dir: str | None, retrain_per_seed: bool, w_opts: tuple[str, ...], cal_opts: tuple[str, ...],
-          floor_per_seed: bool, out: Path | None, device: str) -> None:
+          floor_per_seed: bool, tune_ga: bool, out: Path | None, device: str) -> None:
     """Every sampler on the suite's shipped checkpoints, seeds apart: OUT/results.jsonl (resumable)."""
     from latentrw.bench import QUICK_OPTIONS, BenchConfig
     from latentrw.bench import bench as run_bench
@@ -61,7 +64,7 @@ def bench(suite: str, samplers: str | None, checkpoints: str | None, seeds: str 
                              tuple(parse_sweep(spec) for spec in sweeps),
                              tuple(metrics.split(",")) if metrics else (), w_dir, calibrated_dir, retrain_per_seed,
                              parse_key_values(w_opts, "--w-opt"), parse_key_values(cal_opts, "--calibration-opt"),
-                             floor_per_seed).resolved()
+                             floor_per_seed, tune_ga).resolved()
     except ValueError as exc:  # a bad option, sweep, sampler or seed list: before anything runs
         raise click.UsageError(str(exc)) from exc
     out = out or Path("runs") / f"bench-{suite}"

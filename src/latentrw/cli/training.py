@@ -1,4 +1,4 @@
-"""`latentrw train`, `reweight`, `calibrate` and `figures`: a GAN, its w and its calibrated D."""
+"""`latentrw train`, `reweight`, `tune-ga`, `calibrate` and `figures`: a GAN, its w and its calibrated D."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 from latentrw.cli.group import _user_errors, main
 from latentrw.config import TrainConfig
 from latentrw.data import DATASETS
+from latentrw.ga_steps import CANDIDATES
 from latentrw.models import MODELS
 from latentrw.objectives import OBJECTIVES
 from latentrw.priors import PRIORS
@@ -160,6 +161,34 @@ def reweight(run_dir: Path, gp_weight: float | None, seed: int, out: Path | None
 
         paths = reweight_figures(run, w, out / "figures")
         click.echo(f"figures: {', '.join(str(p) for p in paths)}")
+
+
+@main.command("tune-ga")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--w-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Directory of the trained w [RUN/reweight].")
+@click.option("--candidates", default=",".join(map(str, CANDIDATES)), help="Step counts to try, comma-separated.")
+@click.option("--n", type=click.IntRange(min=100), default=5000, help="Samples per candidate.")
+@click.option("--holdout", type=click.IntRange(min=100), default=10_000,
+              help="Score against the last HOLDOUT training images (never the test split).")
+@click.option("--device", default="auto", help="cpu, cuda or auto.")
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+@_user_errors
+def tune_ga(run_dir: Path, w_dir: Path | None, candidates: str, n: int, holdout: int, device: str, quiet: bool) -> None:
+    """Choose latentGA's step count for a trained w: the candidate of lowest FID on held-out training
+    images. latent-ga and latent-rs-ga then default to it."""
+    from latentrw.device import resolve_device
+    from latentrw.ga_steps import GA_STEPS_FILE, tune_ga_steps
+    from latentrw.run import load_run
+
+    try:
+        counts = [int(c) for c in candidates.split(",") if c.strip()]
+    except ValueError as exc:
+        raise click.BadParameter(f"{candidates!r} is not a comma-separated list of integers", param_hint="--candidates") from exc
+    w_dir = w_dir or run_dir / "reweight"
+    found = tune_ga_steps(load_run(run_dir, resolve_device(device)), w_dir, counts, n, holdout,
+                          progress=(lambda line: None) if quiet else click.echo)
+    click.echo(f"latentGA steps for {w_dir}: {found['steps']} (written to {w_dir / GA_STEPS_FILE})")
 
 
 @main.command()

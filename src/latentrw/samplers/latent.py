@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import torch
 
+from latentrw.ga_steps import DEFAULT_GA_STEPS
 from latentrw.priors import GaussianPrior, Prior, UniformPrior
 from latentrw.samplers.base import (
     BLOCK,
@@ -185,7 +186,8 @@ class LatentRS(Sampler):
 class LatentGA(Sampler):
     """latentGA: latents from the prior, moved uphill on w (:func:`latent_ascent`) before G.
 
-    Defaults (ours): 10 steps on log w of ε = 0.01·√d, 1 % of a Gaussian latent's typical norm
+    Defaults (ours): the steps tuned for this w (``w.ga_steps``, :mod:`latentrw.ga_steps`), else
+    10, on log w of ε = 0.01·√d, 1 % of a Gaussian latent's typical norm
     √d (0.1 for d = 100; a fixed 0.1 throws 2-d latents across the plane). ``project`` keeps
     each latent in the prior's typical set (Gaussian: its starting norm): None (default) where
     the prior has a projection (not GM-GAN's mixture), True to require it, False never.
@@ -195,9 +197,12 @@ class LatentGA(Sampler):
     requires = ("w",)
     resolved = ("project",)
 
-    def __init__(self, w: torch.nn.Module, steps: int = 10, step_size: float | None = None, mode: str = "log",
-                 project: bool | None = None, batch_size: int = 1000):
+    def __init__(self, w: torch.nn.Module, steps: int | None = None, step_size: float | None = None,
+                 mode: str = "log", project: bool | None = None, batch_size: int = 1000):
         super().__init__(batch_size)
+        if steps is None:
+            tuned = getattr(w, "ga_steps", None)
+            steps = DEFAULT_GA_STEPS if tuned is None else tuned
         if steps < 0:
             raise ValueError("steps must be >= 0")
         if step_size is None:
@@ -232,7 +237,8 @@ class LatentRSGA(LatentRS):
 
     name = "latent-rs-ga"
 
-    def __init__(self, w: torch.nn.Module, m: float | None = None, acceptance: float | None = None, steps: int = 10,
+    def __init__(self, w: torch.nn.Module, m: float | None = None, acceptance: float | None = None,
+                 steps: int | None = None,
                  step_size: float | None = None, mode: str = "log", project: bool | None = None, batch_size: int = 1000,
                  pilot: int = 10_000, pilot_seed: int = PILOT_SEED):
         super().__init__(w, m, acceptance, batch_size, pilot, pilot_seed)

@@ -1,0 +1,93 @@
+"""latentGA's step count tuned per w on held-out training images (latentrw.ga_steps)."""
+
+import json
+import shutil
+
+import pytest
+
+from latentrw.errors import ConfigError
+from latentrw.ga_steps import GA_STEPS_FILE, choose_steps, tune_ga_steps
+from latentrw.reweight import W_FILE, load_w
+from latentrw.run import load_run
+from latentrw.sample import make_sampler
+from latentrw.shipped import resolve
+
+
+def test_the_rule_takes_the_steps_of_lowest_score_and_the_fewer_of_a_tie():
+    rows = [{"steps": 1, "fid": 90.0}, {"steps": 3, "fid": 85.0}, {"steps": 5, "fid": 130.0}, {"steps": 10, "fid": 85.0}]
+    assert choose_steps(rows) == 3
+    assert choose_steps([{"steps": 3, "emd": 0.2}, {"steps": 1, "emd": 0.1}], "emd") == 1
+
+
+@pytest.fixture
+def mlp_w(tmp_path):
+    """The shipped mnist-mlp-ns run and a copy of its w that tuning may write into."""
+    run_dir = resolve("mnist-mlp-ns")[1]
+    w_dir = tmp_path / "w"
+    shutil.copytree(run_dir / "reweight", w_dir)
+    return load_run(run_dir), run_dir, w_dir
+
+
+def test_tuning_writes_its_choice_and_the_samplers_default_to_it(mlp_w):
+    run, run_dir, w_dir = mlp_w
+    assert load_w(w_dir).ga_steps is None
+    assert make_sampler("latent-rs-ga", run, run_dir, w_dir).params()["steps"] == 10  # untuned: the default
+    found = tune_ga_steps(run, w_dir, candidates=(2, 0), n=300, holdout=1000)
+
+    saved = json.loads((w_dir / GA_STEPS_FILE).read_text())
+    assert saved == json.loads(json.dumps(found))
+    assert [r["steps"] for r in found["candidates"]] == [0, 2]
+    assert found["steps"] == choose_steps(found["candidates"])
+    assert all(0 <= r["precision"] <= 1 and r["fid"] > 0 for r in [found["base"], *found["candidates"]])
+    assert load_w(w_dir).ga_steps == found["steps"]
+    for name in ("latent-rs-ga", "latent-ga"):
+        assert make_sampler(name, run, run_dir, w_dir).params()["steps"] == found["steps"]
+    assert make_sampler("latent-rs-ga", run, run_dir, w_dir, steps=7).params()["steps"] == 7  # asked beats tuned
+
+
+def test_a_tuning_of_another_w_is_refused_not_applied(mlp_w):
+    run, _, w_dir = mlp_w
+    tune_ga_steps(run, w_dir, candidates=(1,), n=200, holdout=500)
+    shutil.copy(resolve("mnist-mlp-wgan-gp")[1] / "reweight" / W_FILE, w_dir / W_FILE)  # another w since
+    with pytest.raises(ConfigError, match="tune-ga"):
+        load_w(w_dir)
+
+
+def test_bad_candidates_and_holdout_are_clear_errors(mlp_w):
+    run, _, w_dir = mlp_w
+    with pytest.raises(ConfigError, match=">= 0"):
+        tune_ga_steps(run, w_dir, candidates=(-1, 3))
+    with pytest.raises(ConfigError, match="holdout"):
+        tune_ga_steps(run, w_dir, holdout=10**6)
+
+
+def test_the_command_tunes_and_names_a_bad_candidate_list(mlp_w):
+    from click.testing import CliRunner
+
+    from latentrw.cli import main
+
+    _, run_dir, w_dir = mlp_w
+    args = ["tune-ga", str(run_dir), "--w-dir", str(w_dir), "--n", "200", "--holdout", "500", "--quiet"]
+    bad = CliRunner().invoke(main, [*args, "--candidates", "1,x"])
+    assert bad.exit_code == 2 and "comma-separated list of integers" in bad.output
+    ok = CliRunner().invoke(main, [*args, "--candidates", "1"])
+    assert ok.exit_code == 0, ok.output
+    assert f"latentGA steps for {w_dir}: 1" in ok.output and (w_dir / GA_STEPS_FILE).is_file()
+
+
+def test_a_bench_tunes_each_seeds_w_and_samples_with_its_steps(tmp_path):
+    from latentrw.bench import BenchConfig, bench
+    from latentrw.report import load_results
+
+    w_opts = {"rounds": 2, "critic_steps": 5, "w_steps": 20, "bank": 1000}  # tiny: the plumbing, not the quality
+    config = BenchConfig("synthetic", ("latent-rs-ga",), seeds=(0,), n=200, checkpoints=("swissroll",),
+                         retrain_per_seed=True, w_options=w_opts, tune_ga=True)
+    with pytest.warns(UserWarning, match="fitting steps"):
+        results = bench(config, tmp_path / "results.jsonl", progress=lambda s: None)
+    (rec,) = [r for r in load_results(results) if r["sampler"] == "latent-rs-ga"]
+    tuned = json.loads((tmp_path / "models" / "swissroll" / "reweight-s0" / GA_STEPS_FILE).read_text())
+    assert tuned["by"] == "emd" and tuned["n"] == 200  # 2-D data: EMD takes FID's place
+    assert rec["sampler_options"]["steps"] == rec["models"]["ga_steps"] == tuned["steps"]
+    assert rec["fingerprint"]["retrain"]["tune_ga"] is True
+    with pytest.raises(ValueError, match="--tune-ga apply with --retrain-per-seed"):
+        BenchConfig("synthetic", tune_ga=True).resolved()
