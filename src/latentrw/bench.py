@@ -30,6 +30,7 @@ from latentrw.data import DATASETS, as_exported, to_uint8_images
 from latentrw.errors import ConfigError
 from latentrw.figures import reweight_figures
 from latentrw.fileio import drop_partial_line, sha256_file
+from latentrw.ga_steps import tuned_steps
 from latentrw.images import save_grid, save_scatter
 from latentrw.metrics.evaluate import ALL_METRICS, append_jsonl, evaluate_samples, floor, record, reference
 from latentrw.progress import Progress
@@ -114,6 +115,10 @@ class BenchConfig:
                              f"choose from {', '.join(ALL_METRICS)}")
         if self.retrain_per_seed and (self.w_dir or self.calibrated_dir):
             raise ValueError("--retrain-per-seed trains w and D for each seed; it takes no --w-dir or --calibrated-dir")
+        if self.tune_ga and not {"latent-ga", "latent-rs-ga"} & {*names, *(w[0] for w in self.sweeps)}:
+            raise ValueError("--tune-ga tunes latentGA's steps: add latent-ga or latent-rs-ga to --samplers")
+        if self.tune_ga and self.n < 100:
+            raise ValueError("--tune-ga draws N samples per candidate step count: N must be >= 100")
         if (self.w_options or self.calibration_options or self.tune_ga) and not self.retrain_per_seed:
             raise ValueError("w and calibration options and --tune-ga apply with --retrain-per-seed "
                              "(a trained w is tuned with `latentrw tune-ga RUN --w-dir DIR`)")
@@ -347,6 +352,8 @@ class _Where:
             path = Path(directory) / file
             if path.is_file():
                 self.models[key] = sha256_file(path)
+                if key == "w_sha256" and (steps := tuned_steps(directory)) is not None:
+                    self.models["ga_steps"] = steps  # tuned later: a resume is refused, not mixed
             elif need in needed:  # refused before anything runs, not when the first such sampler does
                 raise ConfigError(f"{path} is missing, and samplers of this bench need it: run `{make} {run_dir}`, "
                                   "or pass --retrain-per-seed, or leave those samplers out")

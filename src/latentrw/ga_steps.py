@@ -10,12 +10,14 @@ where its precision starts costing more diversity than it gains. On 2-D data EMD
 The test split is never read.
 
 The choice is written to ``W_DIR/ga_steps.json`` with every candidate's scores and w's sha256;
-:func:`latentrw.reweight.load_w` reads it, and latentGA and latentRS+GA then default to it.
+:func:`latentrw.reweight.load_w` reads it, and latentGA and latentRS+GA then default to it at the
+step size and mode it was tuned with (the defaults).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -29,13 +31,17 @@ TUNE_SEED = 7_000_001  # the latents tuning draws: none of a bench's sampling se
 
 
 def tune_ga_steps(run, w_dir: Path | str, candidates: Sequence[int] = CANDIDATES, n: int = 5000,
-                  holdout: int = 10_000, seed: int = TUNE_SEED, progress: Callable[[str], None] = lambda line: None
-                  ) -> dict:
+                  holdout: int | None = None, seed: int = TUNE_SEED,
+                  progress: Callable[[str], None] = lambda line: None) -> dict:
     """Choose latentRS+GA's step count for the w in ``w_dir`` (see the module docstring), write
     ``w_dir/ga_steps.json`` and return what it holds: ``steps`` (the choice), ``by`` (fid or emd),
     ``base`` and ``candidates`` (each count's score, precision, recall and in-between rate), ``n``,
-    ``holdout``, ``seed``."""
-    from latentrw.data import load_dataset
+    ``holdout``, ``seed``. ``holdout`` [the run's own, else 10,000]: how many of the last training
+    images to score against. They are unseen by G when the run held them out; w's critic, trained on
+    the whole training split, has seen them."""
+    import warnings
+
+    from latentrw.data import as_exported, load_dataset
     from latentrw.metrics.evaluate import Reference, evaluate_samples
     from latentrw.reweight import W_FILE, load_w
     from latentrw.sample import draw
@@ -46,16 +52,21 @@ def tune_ga_steps(run, w_dir: Path | str, candidates: Sequence[int] = CANDIDATES
     candidates = sorted(set(int(s) for s in candidates))
     if not candidates or candidates[0] < 0:
         raise ConfigError(f"GA step candidates must be integers >= 0, not {candidates}")
+    if n < 100:
+        raise ConfigError(f"tuning GA steps needs at least 100 samples per candidate, not {n}")
+    w = load_w(w_dir, run.prior.device, tuned=False)  # a wrong --w-dir fails before any work
+    if holdout is None:
+        holdout = getattr(run.config, "holdout", 0) or 10_000
+        if not getattr(run.config, "holdout", 0):
+            warnings.warn(f"the run held out no training images; GA steps are tuned against the last {holdout}, "
+                          "which G trained on (train with --holdout to keep them unseen)", stacklevel=2)
     data = load_dataset(run.config.dataset)
     by, metrics = ("fid", ("fid", "prdc", "classes")) if data.kind == "image" else ("emd", ("emd", "prdc"))
-    train = data.model_input("train")
-    if not 0 < holdout < len(train):
-        raise ConfigError(f"holdout must be in (0, {len(train)}), not {holdout}")
-    ref = Reference(data.name, "holdout", x=train[-holdout:])
-    w = load_w(w_dir, run.prior.device)
+    ref = Reference(data.name, "holdout", x=data.hold_out(holdout)[1].model_input("train"))
 
     def scored(sampler, label: str) -> dict:
-        values = evaluate_samples(draw(sampler.fit(run), run, n, seed).x, data.name, metrics, ref=ref, source=label)
+        x = as_exported(draw(sampler.fit(run), run, n, seed).x)  # scored as the bench scores: 8-bit images
+        values = evaluate_samples(x, data.name, metrics, ref=ref, source=label)
         row = {k: round(values[k], 6) for k in (by, "precision", "recall", "in_between") if k in values}
         progress(f"{label}: " + " ".join(f"{k}={v:.4g}" for k, v in row.items()))
         return row
@@ -72,13 +83,16 @@ def tune_ga_steps(run, w_dir: Path | str, candidates: Sequence[int] = CANDIDATES
 
 def choose_steps(rows: Sequence[dict], by: str = "fid") -> int:
     """The rule: of ``rows`` ({"steps", by}, lower ``by`` better), the steps of the lowest score;
-    of equal scores, the fewer steps (the cheaper)."""
-    return min(rows, key=lambda r: (r[by], r["steps"]))["steps"]
+    of equal scores, the fewer steps (the cheaper). A NaN score never wins."""
+    return min(rows, key=lambda r: (math.isnan(r[by]), r[by], r["steps"]))["steps"]
 
 
 def tuned_steps(w_dir: Path | str) -> int | None:
     """The step count tuned for the w in ``w_dir``, or None where it was not tuned. A tuning of
-    another w (the file's sha256 not w's: w was trained again since) is an error, not a default."""
+    another w (the file's sha256 not w's: w was trained again since) or an unreadable file is
+    ignored with a warning that says to tune again."""
+    import warnings
+
     from latentrw.reweight import W_FILE
 
     path = Path(w_dir) / GA_STEPS_FILE
@@ -88,8 +102,11 @@ def tuned_steps(w_dir: Path | str) -> int | None:
         found = json.loads(path.read_text())
         steps, sha = int(found["steps"]), found["w_sha256"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path} is not a GA-steps tuning ({exc}); delete it or run `latentrw tune-ga` again") from exc
+        warnings.warn(f"{path} is not a GA-steps tuning ({exc}); ignored: latentGA runs 10 steps. "
+                      "Run `latentrw tune-ga` again", stacklevel=2)
+        return None
     if sha != sha256_file(Path(w_dir) / W_FILE):
-        raise ConfigError(f"{path} was tuned for another w than {Path(w_dir) / W_FILE}; "
-                          "run `latentrw tune-ga` again, or delete it to use the default steps")
+        warnings.warn(f"{path} was tuned for another w than {Path(w_dir) / W_FILE}; ignored: latentGA runs "
+                      "10 steps. Run `latentrw tune-ga` again", stacklevel=2)
+        return None
     return steps

@@ -69,8 +69,8 @@ def seed_models(run: Run, out: Path, seed: int, need_w: bool, need_disc: bool, w
                 calibration_options: dict, say=lambda line: None, tune_ga: bool = False, tune_n: int = 5000) -> dict:
     """Train (or reuse) what the samplers of this seed need; returns ``{"w_dir", "calibrated_dir",
     "w_seconds", "w_spearman", "calibration_seconds"}`` for those needed (``w_spearman``: w against
-    its final critic on held-out latents, :func:`latentrw.w_trainer.w_agreement`), and with
-    ``tune_ga`` w's latentGA steps (``ga_steps``, tuned once on ``tune_n`` samples per candidate:
+    its final critic on held-out latents, :func:`latentrw.w_trainer.w_agreement`), and w's tuned
+    latentGA steps (``ga_steps``; with ``tune_ga`` tuned once on ``tune_n`` samples per candidate:
     :mod:`latentrw.ga_steps`). ``say``
     hears of each training started.
 
@@ -95,11 +95,11 @@ def seed_models(run: Run, out: Path, seed: int, need_w: bool, need_disc: bool, w
             _timed(w_dir, lambda: WTrainer(run.G, run.D, run.prior, training_split(), cfg, w_dir).fit())
         found |= {"w_dir": w_dir, "w_seconds": _seconds(w_dir),
                   "w_spearman": w_agreement(run.G, run.D, run.prior, w_dir)}
-        if tune_ga:
-            steps = tuned_steps(w_dir)
-            if steps is None:
-                say(f"seed {seed}: tuning latentGA's steps for {w_dir}")
-                steps = tune_ga_steps(run, w_dir, n=tune_n, progress=lambda line: say(f"seed {seed}: {line}"))["steps"]
+        steps = tuned_steps(w_dir)  # None also for a tuning of an earlier w: then tuned again
+        if tune_ga and steps is None:
+            say(f"seed {seed}: tuning latentGA's steps for {w_dir}")
+            steps = tune_ga_steps(run, w_dir, n=tune_n, progress=lambda line: say(f"seed {seed}: {line}"))["steps"]
+        if steps is not None:  # the GA samplers run it: the record says so
             found["ga_steps"] = steps
     if need_disc:
         cal_dir, cal = out / f"calibrated-s{seed}", calibration_config(run, seed, calibration_options)

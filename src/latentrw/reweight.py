@@ -281,15 +281,16 @@ def round_target(d: torch.Tensor, cfg: ReweightConfig, w_now: torch.Tensor | Non
     return eq6_ascent(w_now, d, cfg.m, cfg.lambda1, cfg.lambda2, cfg.step_size, cfg.floor)
 
 
-def load_w(directory: Path | str, device: torch.device | str = "cpu") -> WNetwork:
+def load_w(directory: Path | str, device: torch.device | str = "cpu", tuned: bool = True) -> WNetwork:
     """The trained w of a reweighting directory (``w.safetensors``). Its ``ga_steps`` is the
-    latentGA step count tuned for it (``ga_steps.json``, :mod:`latentrw.ga_steps`), else None."""
+    latentGA step count tuned for it (``ga_steps.json``, :mod:`latentrw.ga_steps`; with ``tuned``
+    False not read), else None."""
     from latentrw.ga_steps import tuned_steps
 
     path = Path(directory) / W_FILE
     tensors, header = load_tensors(path)
     w = build_from_header(lambda: WNetwork(**header["config"]), tensors, path, "a w network", config=header.get("config"))
-    w.ga_steps = tuned_steps(directory)
+    w.ga_steps = tuned_steps(directory) if tuned else None
     return w.to(device).eval()
 
 

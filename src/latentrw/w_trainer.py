@@ -26,6 +26,7 @@ from latentrw import distributed
 from latentrw.checkpoint import load_tensors, restore_training_state, save_module, save_tensors, training_state
 from latentrw.errors import CheckpointError, ConfigError, TrainingDiverged
 from latentrw.fileio import atomic_write_json, truncate_jsonl
+from latentrw.ga_steps import GA_STEPS_FILE
 from latentrw.objectives import gradient_penalty
 from latentrw.priors import Prior
 from latentrw.reweight import (
@@ -321,8 +322,9 @@ class WTrainer:
             raise CheckpointError(f"{self.out_dir}: no w training to resume")
         self.out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.out_dir / CONFIG, self.cfg.to_dict())
-        if distributed.is_main():  # a kept agreement describes the w this training is about to change
+        if distributed.is_main():  # a kept agreement or GA tuning describes the w this training is about to change
             (self.out_dir / AGREEMENT).unlink(missing_ok=True)
+            (self.out_dir / GA_STEPS_FILE).unlink(missing_ok=True)
         return exists
 
     def _warn_if_short(self) -> None:

@@ -169,12 +169,14 @@ def reweight(run_dir: Path, gp_weight: float | None, seed: int, out: Path | None
               help="Directory of the trained w [RUN/reweight].")
 @click.option("--candidates", default=",".join(map(str, CANDIDATES)), help="Step counts to try, comma-separated.")
 @click.option("--n", type=click.IntRange(min=100), default=5000, help="Samples per candidate.")
-@click.option("--holdout", type=click.IntRange(min=100), default=10_000,
-              help="Score against the last HOLDOUT training images (never the test split).")
+@click.option("--holdout", type=click.IntRange(min=100), default=None,
+              help="Score against the last HOLDOUT training images, never the test split [the run's own "
+                   "holdout, else 10000].")
 @click.option("--device", default="auto", help="cpu, cuda or auto.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 @_user_errors
-def tune_ga(run_dir: Path, w_dir: Path | None, candidates: str, n: int, holdout: int, device: str, quiet: bool) -> None:
+def tune_ga(run_dir: Path, w_dir: Path | None, candidates: str, n: int, holdout: int | None, device: str,
+            quiet: bool) -> None:
     """Choose latentGA's step count for a trained w: the candidate of lowest FID on held-out training
     images. latent-ga and latent-rs-ga then default to it."""
     from latentrw.device import resolve_device

@@ -186,8 +186,8 @@ class LatentRS(Sampler):
 class LatentGA(Sampler):
     """latentGA: latents from the prior, moved uphill on w (:func:`latent_ascent`) before G.
 
-    Defaults (ours): the steps tuned for this w (``w.ga_steps``, :mod:`latentrw.ga_steps`), else
-    10, on log w of ε = 0.01·√d, 1 % of a Gaussian latent's typical norm
+    Defaults (ours): the steps tuned for this w (``w.ga_steps``, :mod:`latentrw.ga_steps`; at the
+    default step size and mode only), else 10, on log w of ε = 0.01·√d, 1 % of a Gaussian latent's typical norm
     √d (0.1 for d = 100; a fixed 0.1 throws 2-d latents across the plane). ``project`` keeps
     each latent in the prior's typical set (Gaussian: its starting norm): None (default) where
     the prior has a projection (not GM-GAN's mixture), True to require it, False never.
@@ -200,8 +200,8 @@ class LatentGA(Sampler):
     def __init__(self, w: torch.nn.Module, steps: int | None = None, step_size: float | None = None,
                  mode: str = "log", project: bool | None = None, batch_size: int = 1000):
         super().__init__(batch_size)
-        if steps is None:
-            tuned = getattr(w, "ga_steps", None)
+        if steps is None:  # the count tuned for w holds at the step size and mode it was tuned with
+            tuned = getattr(w, "ga_steps", None) if step_size is None and mode == "log" else None
             steps = DEFAULT_GA_STEPS if tuned is None else tuned
         if steps < 0:
             raise ValueError("steps must be >= 0")
