@@ -4,7 +4,9 @@ kept in results/ (records only; the grids they name stay with the runs).
 
 A sweep record (drawn on its bench's first seed) becomes a row of its own label, e.g.
 ``latent-rs-ga steps=3``, so that benches of one seed each with the same ``--sweep`` pair it with base
-over all their seeds. A record repeated across files (the real-vs-real floor) counts once.
+over all their seeds. A GA sampler's record that ran the steps tuned for its w (``models.ga_steps``,
+``latentrw tune-ga``) becomes ``latent-rs-ga tuned``, apart from the same sampler at its default 10
+steps. A record repeated across files (the real-vs-real floor or base) counts once.
 
     python scripts/paired_tables.py results/w-per-seed/mnist-cnn-ns-d3.jsonl
     python scripts/paired_tables.py runs/s1/results.jsonl runs/s2/results.jsonl --merge results/x.jsonl
@@ -18,6 +20,8 @@ from pathlib import Path
 
 from latentrw.report import load_results, markdown_table, paired_table, summarise
 
+GA_SAMPLERS = ("latent-ga", "latent-rs-ga")
+
 
 def merged(paths: list[Path]) -> list[dict]:
     """The records of ``paths`` in order, sweep records relabelled as rows, repeats dropped."""
@@ -26,6 +30,8 @@ def merged(paths: list[Path]) -> list[dict]:
         for rec in load_results(path):
             if "knob" in rec:
                 rec = {k: v for k, v in rec.items() if k not in ("knob", "value")}
+            elif rec["sampler"] in GA_SAMPLERS and rec.get("models", {}).get("ga_steps") is not None:
+                rec = {**rec, "label": f"{rec['sampler']} tuned"}
             key = (rec.get("checkpoint", rec["source"]), rec.get("label") or rec["sampler"], rec["seed"])
             if key not in seen:
                 seen.add(key)

@@ -34,3 +34,14 @@ def test_benches_of_one_seed_each_merge_into_paired_rows(tmp_path):
     assert (mean, half, better, pairs) == (-20.0, 0.0, 3, 3)
     mean, _, better, pairs = rows["latent-rs-ga"]["paired"]["fid"]
     assert (mean, better, pairs) == (-8.0, 3, 3)  # 90 + 2s − (100 + s) over s = 1, 2, 3
+
+
+def test_a_record_of_tuned_steps_is_a_row_apart_from_the_default_steps(tmp_path):
+    merged = runpy.run_path(str(SCRIPT))["merged"]
+    files = [bench_file(tmp_path / f"s{s}.jsonl", s, {"base": 100.0, "ga": 110.0, "ga3": 90.0}) for s in (1, 2)]
+    tuned = [{"source": "g", "checkpoint": "g", "sampler": "latent-rs-ga", "label": "latent-rs-ga", "seed": s, "n": 10,
+              "metrics": {"fid": 95.0}, "models": {"ga_steps": 3}} for s in (1, 2)]
+    (tmp_path / "tuned.jsonl").write_text("".join(json.dumps(r) + "\n" for r in tuned))
+    rows = {r["label"]: r for r in summarise(merged([*files, tmp_path / "tuned.jsonl"]))["g"]}
+    assert rows["latent-rs-ga tuned"]["paired"]["fid"][0] == -5.0 and rows["latent-rs-ga tuned"]["seeds"] == 2
+    assert rows["latent-rs-ga"]["paired"]["fid"][0] == 10.0  # the default steps' records, unmixed
