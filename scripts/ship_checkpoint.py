@@ -5,7 +5,8 @@
         --w-dir runs/table/mnist-mlp-ns/reweight-s0 --calibrated-dir runs/table/mnist-mlp-ns/calibrated-s0
 
 Only what sampling needs travels: config, G, D, prior and the training log; w.safetensors and
-the reweighting config (and agreement.json, w's Spearman with its critic); the calibrated D and
+the reweighting config (and agreement.json, w's Spearman with its critic, and ga_steps.json, its
+tuned latentGA steps: ``latentrw tune-ga``); the calibrated D and
 calibration.json. Optimiser states do not. RUN may be a run's ``best/`` folder (model selection,
 ``latentrw train --select fid``): its selection.json travels too, with the run's log and training
 curves from the folder above; so does a Table 1 generator's stopping.json
@@ -18,6 +19,7 @@ import argparse
 import shutil
 from pathlib import Path
 
+from latentrw.ga_steps import GA_STEPS_FILE
 from latentrw.run import CONFIG, D_FILE, G_FILE, LOG, PRIOR_FILE, load_run
 from latentrw.selection import BEST_DIR, SELECTION_FILE
 from latentrw.shipped import CHECKPOINTS_DIR, pin
@@ -42,8 +44,9 @@ def ship(run: Path, name: str, w_dir: Path, calibrated_dir: Path, root: Path = C
         for src in (run / SELECTION_FILE, above / "curves.png", run / STOPPING):  # how the run was chosen
             if src.is_file():
                 shutil.copy2(src, tmp / src.name)
-        if (w_dir / AGREEMENT).is_file():  # how well w learned its critic (latentrw reweight writes it)
-            shutil.copy2(w_dir / AGREEMENT, tmp / "reweight" / AGREEMENT)
+        for file in (AGREEMENT, GA_STEPS_FILE):  # how well w learned its critic; its tuned latentGA steps
+            if (w_dir / file).is_file():
+                shutil.copy2(w_dir / file, tmp / "reweight" / file)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -58,3 +58,13 @@ def test_a_table1_generator_ships_with_its_stopping_record(tmp_path):
     ship(tmp_path / "run", "toy", w_dir, cal_dir, root)
     out = shipped("toy", root)  # pinned in the manifest like every other file
     assert json.loads((out / "stopping.json").read_text())["stopped_at"] == 10
+
+
+def test_a_w_ships_with_its_tuned_ga_steps(tmp_path):
+    ship = runpy.run_path(str(SCRIPT))["ship"]
+    tiny_trainer(tmp_path / "run", n=40).fit()
+    w_dir, cal_dir, root = stand_ins(tmp_path)
+    (w_dir / "ga_steps.json").write_text('{"steps": 3}')
+    ship(tmp_path / "run", "toy", w_dir, cal_dir, root)
+    assert (shipped("toy", root) / "reweight" / "ga_steps.json").read_text() == '{"steps": 3}'
+    assert "reweight/ga_steps.json" in json.loads((root / "MANIFEST.json").read_text())["toy"]  # pinned
