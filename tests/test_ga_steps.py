@@ -21,10 +21,10 @@ def test_the_rule_takes_the_steps_of_lowest_score_and_the_fewer_of_a_tie():
 
 @pytest.fixture
 def mlp_w(tmp_path):
-    """The shipped mnist-mlp-ns run and a copy of its w that tuning may write into."""
+    """The shipped mnist-mlp-ns run and an untuned copy of its w that tuning may write into."""
     run_dir = resolve("mnist-mlp-ns")[1]
     w_dir = tmp_path / "w"
-    shutil.copytree(run_dir / "reweight", w_dir)
+    shutil.copytree(run_dir / "reweight", w_dir, ignore=shutil.ignore_patterns(GA_STEPS_FILE))
     return load_run(run_dir), run_dir, w_dir
 
 
@@ -125,3 +125,16 @@ def test_a_bench_of_a_w_tuned_since_is_refused_not_mixed(tmp_path, mlp_w):
     tune_ga_steps(run, w_dir, candidates=(2,), n=200, holdout=500)
     with pytest.raises(ConfigError, match="made with"):
         bench(config, results, progress=lambda s: None)
+
+
+def test_every_shipped_tuning_belongs_to_its_shipped_w():
+    import warnings
+
+    from latentrw.shipped import CHECKPOINTS_DIR
+
+    tuned = {}
+    for w_file in sorted(CHECKPOINTS_DIR.glob("*/reweight/" + W_FILE)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a stale or unreadable ga_steps.json warns: fail on it
+            tuned[w_file.parent.parent.name] = load_w(w_file.parent).ga_steps
+    assert tuned["mnist-cnn-ns"] == 3 and tuned["mnist-mlp-ns"] == 1  # what docs/results.md reports
