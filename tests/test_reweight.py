@@ -509,9 +509,10 @@ def test_critic_drift_script_known_answers(tmp_path):
     assert all(-1 <= v <= 1 for v in moving["w_vs"].values())
 
 
-def test_training_into_a_folder_drops_its_stale_agreement(tmp_path):
-    """agreement.json describes the w it was computed on: a WTrainer training into the folder deletes
-    it, so w_agreement computes it again for the new w instead of reading the old figure."""
+def test_training_into_a_folder_drops_its_stale_agreement_and_ga_tuning(tmp_path):
+    """agreement.json and ga_steps.json describe the w they were computed on: a WTrainer training
+    into the folder deletes them, so they are computed again for the new w instead of read."""
+    from latentrw.ga_steps import GA_STEPS_FILE
     from latentrw.w_trainer import AGREEMENT
 
     tiny_trainer(tmp_path / "run").fit()
@@ -519,6 +520,7 @@ def test_training_into_a_folder_drops_its_stale_agreement(tmp_path):
     out = tmp_path / "run" / "reweight"
     out.mkdir()
     (out / AGREEMENT).write_text('{"spearman_w_critic": 0.99, "n": 1}')
+    (out / GA_STEPS_FILE).write_text('{"steps": 3, "w_sha256": "0"}')
     WTrainer(run.G, run.D, run.prior, tiny_points().x_train,
              ReweightConfig(trainer="algorithm1", steps=5, n_d=1, batch_size=16), out).fit()
-    assert not (out / AGREEMENT).exists()
+    assert not (out / AGREEMENT).exists() and not (out / GA_STEPS_FILE).exists()
