@@ -56,8 +56,9 @@ def tune_ga_steps(run, w_dir: Path | str, candidates: Sequence[int] = CANDIDATES
         raise ConfigError(f"tuning GA steps needs at least 100 samples per candidate, not {n}")
     w = load_w(w_dir, run.prior.device, tuned=False)  # a wrong --w-dir fails before any work
     if holdout is None:
-        holdout = getattr(run.config, "holdout", 0) or 10_000
-        if not getattr(run.config, "holdout", 0):
+        holdout = getattr(run.config, "holdout", 0)
+        if not holdout:
+            holdout = 10_000
             warnings.warn(f"the run held out no training images; GA steps are tuned against the last {holdout}, "
                           "which G trained on (train with --holdout to keep them unseen)", stacklevel=2)
     data = load_dataset(run.config.dataset)
@@ -102,11 +103,11 @@ def tuned_steps(w_dir: Path | str) -> int | None:
         found = json.loads(path.read_text())
         steps, sha = int(found["steps"]), found["w_sha256"]
     except (ValueError, KeyError, TypeError) as exc:
-        warnings.warn(f"{path} is not a GA-steps tuning ({exc}); ignored: latentGA runs 10 steps. "
+        warnings.warn(f"{path} is not a GA-steps tuning ({exc}); ignored: latentGA runs {DEFAULT_GA_STEPS} steps. "
                       "Run `latentrw tune-ga` again", stacklevel=2)
         return None
     if sha != sha256_file(Path(w_dir) / W_FILE):
         warnings.warn(f"{path} was tuned for another w than {Path(w_dir) / W_FILE}; ignored: latentGA runs "
-                      "10 steps. Run `latentrw tune-ga` again", stacklevel=2)
+                      f"{DEFAULT_GA_STEPS} steps. Run `latentrw tune-ga` again", stacklevel=2)
         return None
     return steps
