@@ -101,7 +101,9 @@ class Crash(Exception):
                                     (ReweightConfig(rounds=4, critic_steps=3, w_steps=60, bank=300, batch_size=32,
                                                     average=0), 3),
                                     (ReweightConfig(rounds=4, critic_steps=3, w_steps=60, bank=300, batch_size=32,
-                                                    average=2), 3)])
+                                                    average=2), 3),
+                                    (ReweightConfig(rounds=4, critic_steps=3, w_steps=60, bank=300, batch_size=32,
+                                                    refresh=False, exact=True), 2)])
 def test_w_training_resumes_to_identical_weights(tmp_path, cfg, at):
     from latentrw.reweight import load_w
 
@@ -323,6 +325,25 @@ def test_bank_trainer_recovers_the_pointwise_optimum_of_a_fixed_critic():
     wz, target = _against_the_optimum_of_x0(w, prior, cfg)
     keep = target > 0
     assert (wz[keep] - target[keep]).abs().median() < 0.1 * cfg.m
+
+
+def test_exact_rounds_carry_the_steps_values_and_recover_the_optimum_of_a_fixed_critic():
+    """``exact``: each round steps from the values the past steps gave the bank, not from w's fit of
+    them, so under a fixed critic those values are the plain iterated ascent steps, and w, fitted to
+    them, selects the optimum's latents. It needs one bank (refresh=False)."""
+    from latentrw.reweight import round_target
+
+    prior = GaussianPrior(2)
+    cfg = ReweightConfig(rounds=80, critic_steps=0, w_steps=60, bank=4000, step_size=0.3, refresh=False, exact=True)
+    tr = WTrainer(nn.Identity(), FirstCoordinate(), prior, torch.randn(512, 2), cfg)
+    w, _ = tr.fit()
+    values = torch.ones(cfg.bank)
+    for _ in range(cfg.rounds):
+        values = round_target(tr.z_bank[:, 0], cfg, values)[0]
+    torch.testing.assert_close(tr.replayed, values)
+    _against_the_optimum_of_x0(w, prior, cfg)
+    with pytest.raises(ConfigError, match="refresh=False"):
+        ReweightConfig(exact=True)
 
 
 def _against_the_optimum_of_x0(w: nn.Module, prior, cfg: ReweightConfig) -> tuple[torch.Tensor, torch.Tensor]:

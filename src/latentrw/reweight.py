@@ -49,7 +49,7 @@ TRAINERS = ("bank", "algorithm1")
 CRITIC_LR = {"bank": 3e-5, "algorithm1": 1e-4}
 # the fields only one trainer reads (the other ignores them)
 TRAINER_FIELDS = {"bank": ("rounds", "critic_steps", "w_steps", "step_size", "bank", "refresh", "w_batch", "floor",
-                           "average", "polish", "d_weight"),
+                           "average", "polish", "d_weight", "exact"),
                   "algorithm1": ("steps", "n_d", "warmup", "ema")}
 
 
@@ -116,6 +116,9 @@ class ReweightConfig:
     # > 0: w's reward is the critic's standardised scores plus d_weight × those of the run's own D, held
     # fixed (ours): the W1 critic pays for class balance, D for quality (docs/reweighting.md)
     d_weight: float = 0.0
+    # each round's step starts from the exact values the past rounds' steps gave the bank's latents, not
+    # from w's fit of them (needs refresh=False: one bank, on which those values are carried)
+    exact: bool = False
     # Algorithm 1
     steps: int = 2000  # w-steps
     n_d: int = 5  # critic steps per w-step (0: keep the critic fixed)
@@ -128,6 +131,8 @@ class ReweightConfig:
         if not (0 <= self.polish <= self.rounds and 0 <= self.d_weight < math.inf):
             raise ConfigError(f"polish must be in [0, rounds = {self.rounds}] and d_weight finite and ≥ 0, not "
                               f"{self.polish} and {self.d_weight}")
+        if self.exact and self.refresh:
+            raise ConfigError("exact=True carries w's values on one bank: set refresh=False")
         if self.average < 0:
             raise ConfigError(f"average must be ≥ 0 (the last rounds whose w is averaged; 0: none), not {self.average}")
         if self.trainer == "bank" and not (self.floor > 0 and 0 < self.step_size * self.lambda2 < 1):

@@ -106,6 +106,7 @@ class WTrainer:
         # Algorithm 1, over the last `average` rounds for the bank trainer
         self.w_avg = (copy.deepcopy(self.w).requires_grad_(False) if not self.bank or cfg.average_window else None)
         self.z_bank = self.x_bank = None
+        self.replayed = None  # with exact: the values the rounds' steps gave the bank, carried from round to round
         self.step = 0
 
     @property
@@ -131,6 +132,8 @@ class WTrainer:
         header = {"step": self.step, "device": self.device.type, **opt_heads}
         tensors["rng"] = self.rng.get_state()
         tensors["rng.global"] = torch.get_rng_state()
+        if self.replayed is not None:
+            tensors["replayed"] = self.replayed
         save_tensors(self.out_dir / STATE, tensors, header)
         save_module(self.out_dir / W_FILE, self.result,
                     {"step": self.step, "config": self.w.config, "m": self.cfg.m, "trainer": self.cfg.trainer})
@@ -145,6 +148,7 @@ class WTrainer:
         else:  # generator states are device-specific
             self.rng.manual_seed(derive_seed(self.cfg.seed, "resume", int(header["step"])))
         torch.set_rng_state(tensors["rng.global"])
+        self.replayed = tensors.get("replayed")
         self.step = int(header["step"])
 
     # -- batches ---------------------------------------------------------------------
@@ -265,7 +269,12 @@ class WTrainer:
         for _ in range(0 if polish else self.n_critic):
             critic_loss = self._critic_step()
         d_critic, d = self.reward(self.x_bank)
-        target, t = round_target(d, cfg, None if polish else self._on_rows(self.w, self.z_bank))
+        if cfg.exact and self.replayed is None:
+            self.replayed = torch.ones(cfg.bank, device=self.device)
+        w_now = self.replayed if cfg.exact else self._on_rows(self.w, self.z_bank)
+        target, t = round_target(d, cfg, None if polish else w_now)
+        if cfg.exact:
+            self.replayed = target
         h_target = torch.log(torch.expm1(target))
         fit = torch.zeros((), device=self.device)
         for _ in range(cfg.w_steps):
