@@ -132,7 +132,7 @@ class ReweightConfig:
             raise ConfigError(f"polish must be in [0, rounds = {self.rounds}] and d_weight finite and ≥ 0, not "
                               f"{self.polish} and {self.d_weight}")
         if self.exact and self.refresh:
-            raise ConfigError("exact=True carries w's values on one bank: set refresh=False")
+            raise ConfigError("exact=True carries the rounds' values of w on one bank: set refresh=False")
         if self.average < 0:
             raise ConfigError(f"average must be ≥ 0 (the last rounds whose w is averaged; 0: none), not {self.average}")
         if self.trainer == "bank" and not (self.floor > 0 and 0 < self.step_size * self.lambda2 < 1):

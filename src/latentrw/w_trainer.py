@@ -148,7 +148,8 @@ class WTrainer:
         else:  # generator states are device-specific
             self.rng.manual_seed(derive_seed(self.cfg.seed, "resume", int(header["step"])))
         torch.set_rng_state(tensors["rng.global"])
-        self.replayed = tensors.get("replayed")
+        replayed = tensors.get("replayed")
+        self.replayed = None if replayed is None else replayed.to(self.device)
         self.step = int(header["step"])
 
     # -- batches ---------------------------------------------------------------------
