@@ -174,6 +174,8 @@ class WTrainer:
         g = torch.Generator(self.device).manual_seed(derive_seed(self.cfg.seed, "bank", key))
         self.z_bank = self._latents(self.cfg.bank, g)
         self.x_bank = self._on_rows(self.G, self.z_bank)
+        if self.cfg.exact and self.replayed is None:  # w ≡ 1 where it starts (a resumed run restored its values)
+            self.replayed = torch.ones(self.cfg.bank, device=self.device)
 
     # -- steps -----------------------------------------------------------------------
     def _critic_step(self) -> torch.Tensor:
@@ -270,8 +272,6 @@ class WTrainer:
         for _ in range(0 if polish else self.n_critic):
             critic_loss = self._critic_step()
         d_critic, d = self.reward(self.x_bank)
-        if cfg.exact and self.replayed is None:
-            self.replayed = torch.ones(cfg.bank, device=self.device)
         w_now = self.replayed if cfg.exact else self._on_rows(self.w, self.z_bank)
         target, t = round_target(d, cfg, None if polish else w_now)
         if cfg.exact:
