@@ -6,8 +6,15 @@ fresh latents, and fits a network of w's own shape (depth and width, linear outp
 regression on ``--n-train`` latents. On ``--n-test`` held-out latents it prints:
 
 - the fit's R² and Spearman correlation with c(z): what a w-shaped network *can* represent;
-- the trained w's Spearman correlation with c(z): what Algorithm 1 *did* learn;
+- the trained w's Spearman correlation with c(z): what its trainer *did* learn;
 - the spread of w and the acceptance probabilities min(1, w/(m·Ê w)) of latentRS;
+- Eq. 6's best response to what w was trained on (``eq6_optimum``, floored as the bank trainer
+  floors it): the critic, or with ``d_weight`` > 0 the critic's and the run's D's standardised scores,
+  against which the trained w is then ranked too. It prints the share p of latents the best response
+  puts at the floor and its Spearman correlation with that reward, floor latents tied and ordered at
+  random. Eq. 6 is indifferent to how w orders the floor latents; a best response with that order
+  random ranks like its reward at about 1 − p³ (tied: √(1 − p³)), and w* ≥ m above the threshold
+  with E w* ≈ 1 puts p near 1 − 1/m (m = 3: 1 − p³ about 0.7);
 - where the directory holds ``state.safetensors``: the last w iterate's correlation with c(z) and
   with the saved moving average (low: the iterates cycle), and c(z)'s correlation with the run's
   own D (how far the critic moved from where it started).
@@ -20,15 +27,29 @@ A large gap between the two correlations says w is under-trained rather than too
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import torch
 from scipy.stats import spearmanr
 
 from latentrw.checkpoint import load_state_into, load_tensors
-from latentrw.reweight import WNetwork, load_critic, load_w
+from latentrw.reweight import ReweightConfig, WNetwork, load_critic, load_w, round_target
 from latentrw.run import load_run
-from latentrw.w_trainer import STATE
+from latentrw.w_trainer import CONFIG, STATE
+
+
+def best_response_ceiling(reward: torch.Tensor, cfg: ReweightConfig, against: torch.Tensor | None = None,
+                          seed: int = 0) -> dict:
+    """Eq. 6's best response w* to ``reward`` (floored as the bank trainer floors it): the share p of
+    latents at the floor and Spearman(w*, ``against``; default the reward) with the floor latents
+    tied and in a random order."""
+    against = reward if against is None else against
+    best, _ = round_target(reward, cfg)
+    at_floor = best <= cfg.floor
+    jitter = torch.rand(len(best), generator=torch.Generator().manual_seed(seed + 1_000_003), dtype=best.dtype) * 1e-6
+    return {"p": float(at_floor.double().mean()), "tied": spearmanr(best, against)[0],
+            "random": spearmanr(torch.where(at_floor, best + jitter, best), against)[0]}
 
 
 def main() -> None:
@@ -47,7 +68,8 @@ def main() -> None:
 
     g = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
-    z = run.prior.sample(args.n_train + args.n_test, g)
+    with torch.no_grad():  # a GM prior samples through its learned parameters
+        z = run.prior.sample(args.n_train + args.n_test, g)
     with torch.no_grad():
         c = torch.cat([critic(run.G(zb)).flatten() for zb in z.split(1000)])
         wz = torch.cat([w(zb) for zb in z.split(10_000)])
@@ -73,6 +95,22 @@ def main() -> None:
           f"Spearman {spearmanr(pred, c_test)[0]:.3f}")
     print(f"trained w: Spearman {spearmanr(w_test, c_test)[0]:.3f}; w mean {float(w_test.mean()):.3f}, "
           f"std {float(w_test.std()):.3f}; latentRS acceptance probability std {float(accept.std()):.3f}")
+    cfg = ReweightConfig.from_dict(json.loads((Path(args.w_dir) / CONFIG).read_text()))
+    reward, what = c_test, "c(z)"
+    if cfg.d_weight:
+        with torch.no_grad():
+            d_run = torch.cat([run.D.eval()(run.G(zb)).flatten() for zb in z_test.split(1000)])
+        standard = lambda v: (v - v.mean()) / v.std()  # noqa: E731  (as the trainer standardises a bank)
+        reward, what = standard(c_test) + cfg.d_weight * standard(d_run), f"c(z) + {cfg.d_weight:g} D(G(z)), standardised"
+        print(f"trained w: Spearman {spearmanr(w_test, reward)[0]:.3f} with its reward, {what}")
+    ceil = best_response_ceiling(reward, cfg, seed=args.seed)
+    print(f"Eq. 6's best response to {what} (m = {cfg.m:g}): {ceil['p']:.3f} of the latents at the floor; "
+          f"Spearman with its reward {ceil['tied']:.3f} (floor tied), {ceil['random']:.3f} (floor in random "
+          f"order; 1 - p^3 = {1 - ceil['p'] ** 3:.3f})")
+    if cfg.d_weight:
+        ceil = best_response_ceiling(reward, cfg, c_test, args.seed)
+        print(f"the same best response: Spearman with c(z) {ceil['tied']:.3f} (floor tied), {ceil['random']:.3f} "
+              f"(floor in random order)")
     state = Path(args.w_dir) / STATE
     if state.is_file():
         tensors = load_tensors(state)[0]

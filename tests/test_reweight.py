@@ -257,7 +257,21 @@ def test_w_learnability_script_fits_a_smooth_critic(tmp_path, monkeypatch, capsy
     out = capsys.readouterr().out
     fit = float(out.split("w-shaped fit")[1].split("Spearman ")[1].split()[0])
     assert fit > 0.9, out
-    assert "trained w: Spearman" in out and "last w iterate: Spearman" in out
+    assert "trained w: Spearman" in out and "last w iterate: Spearman" in out and "best response" in out
+
+
+def test_best_response_ceiling_follows_one_minus_p_cubed():
+    """w_learnability's ceiling on a known answer: for a critic whose scores are uniform, Eq. 6's
+    best response puts a share p of the latents at the floor (about 1 − 1/m: w* ≥ m above it and
+    E w* ≈ 1; the mean penalty is soft, so a little less), and ranks like the critic
+    at 1 − p³ with the floor in random order, √(1 − p³) with it tied (integrals over uniform ranks)."""
+    script = Path(__file__).resolve().parents[1] / "experiments" / "w_learnability.py"
+    ceiling = runpy.run_path(str(script))["best_response_ceiling"]
+    c = torch.rand(40_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    got = ceiling(c, ReweightConfig())
+    assert 0.6 < got["p"] < 0.7
+    assert got["random"] == pytest.approx(1 - got["p"] ** 3, abs=0.01)
+    assert got["tied"] == pytest.approx((1 - got["p"] ** 3) ** 0.5, abs=0.01)
 
 
 def test_w_optimum_2d_known_answers():
