@@ -68,9 +68,8 @@ def main() -> None:
 
     g = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
-    with torch.no_grad():  # a GM prior samples through its learned parameters
+    with torch.no_grad():  # no grad also for the latents: a GM prior samples through its learned parameters
         z = run.prior.sample(args.n_train + args.n_test, g)
-    with torch.no_grad():
         c = torch.cat([critic(run.G(zb)).flatten() for zb in z.split(1000)])
         wz = torch.cat([w(zb) for zb in z.split(10_000)])
     z_fit, z_test = z[:args.n_train], z[args.n_train:]
