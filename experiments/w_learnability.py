@@ -36,7 +36,7 @@ from scipy.stats import spearmanr
 from latentrw.checkpoint import load_state_into, load_tensors
 from latentrw.reweight import ReweightConfig, WNetwork, load_critic, load_w, round_target
 from latentrw.run import load_run
-from latentrw.w_trainer import CONFIG, STATE
+from latentrw.w_trainer import CONFIG, STATE, _standard
 
 
 def best_response_ceiling(reward: torch.Tensor, cfg: ReweightConfig, against: torch.Tensor | None = None,
@@ -47,7 +47,8 @@ def best_response_ceiling(reward: torch.Tensor, cfg: ReweightConfig, against: to
     against = reward if against is None else against
     best, _ = round_target(reward, cfg)
     at_floor = best <= cfg.floor
-    jitter = torch.rand(len(best), generator=torch.Generator().manual_seed(seed + 1_000_003), dtype=best.dtype) * 1e-6
+    best = best.double()  # float64, so the jitter orders every floor latent
+    jitter = torch.rand(len(best), generator=torch.Generator().manual_seed(seed + 1_000_003), dtype=torch.float64) * 1e-6
     return {"p": float(at_floor.double().mean()), "tied": spearmanr(best, against)[0],
             "random": spearmanr(torch.where(at_floor, best + jitter, best), against)[0]}
 
@@ -99,8 +100,8 @@ def main() -> None:
     if cfg.d_weight:
         with torch.no_grad():
             d_run = torch.cat([run.D.eval()(run.G(zb)).flatten() for zb in z_test.split(1000)])
-        standard = lambda v: (v - v.mean()) / v.std()  # noqa: E731  (as the trainer standardises a bank)
-        reward, what = standard(c_test) + cfg.d_weight * standard(d_run), f"c(z) + {cfg.d_weight:g} D(G(z)), standardised"
+        # standardised over the held-out latents, as the trainer standardises each bank
+        reward, what = _standard(c_test) + cfg.d_weight * _standard(d_run), f"c(z) + {cfg.d_weight:g} D(G(z)), standardised"
         print(f"trained w: Spearman {spearmanr(w_test, reward)[0]:.3f} with its reward, {what}")
     ceil = best_response_ceiling(reward, cfg, seed=args.seed)
     print(f"Eq. 6's best response to {what} (m = {cfg.m:g}): {ceil['p']:.3f} of the latents at the floor; "

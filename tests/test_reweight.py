@@ -260,6 +260,21 @@ def test_w_learnability_script_fits_a_smooth_critic(tmp_path, monkeypatch, capsy
     assert "trained w: Spearman" in out and "last w iterate: Spearman" in out and "best response" in out
 
 
+
+def test_w_learnability_script_ranks_a_d_weight_w_against_its_reward(tmp_path, monkeypatch, capsys):
+    """With ``d_weight`` the script also ranks w against the reward it was trained on (the critic's
+    and the run's D's standardised scores) and the best response against the critic alone."""
+    tiny_trainer(tmp_path / "run").fit()
+    run = load_run(tmp_path / "run")
+    WTrainer(run.G, run.D, run.prior, tiny_points().x_train,
+             ReweightConfig(rounds=2, critic_steps=1, w_steps=5, bank=200, d_weight=3), tmp_path / "w").fit()
+    script = Path(__file__).resolve().parents[1] / "experiments" / "w_learnability.py"
+    monkeypatch.setattr(sys, "argv", [str(script), str(tmp_path / "run"), str(tmp_path / "w"),
+                                      "--n-train", "500", "--n-test", "500", "--steps", "5"])
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "with its reward, c(z) + 3 D(G(z))" in out and "the same best response: Spearman with c(z)" in out, out
+
 def test_best_response_ceiling_follows_one_minus_p_cubed():
     """w_learnability's ceiling on a known answer: for a critic whose scores are uniform, Eq. 6's
     best response puts a share p of the latents at the floor (about 1 − 1/m: w* ≥ m above it and
