@@ -34,23 +34,19 @@ import torch
 from scipy.stats import spearmanr
 
 from latentrw.checkpoint import load_state_into, load_tensors
-from latentrw.reweight import ReweightConfig, WNetwork, load_critic, load_w, round_target
+from latentrw.reweight import ReweightConfig, WNetwork, load_critic, load_w, round_target, scores
 from latentrw.run import load_run
-from latentrw.w_trainer import CONFIG, STATE, _standard
+from latentrw.w_trainer import CONFIG, STATE, combined_reward
 
 
-def best_response_ceiling(reward: torch.Tensor, cfg: ReweightConfig, against: torch.Tensor | None = None,
-                          seed: int = 0) -> dict:
-    """Eq. 6's best response w* to ``reward`` (floored as the bank trainer floors it): the share p of
-    latents at the floor and Spearman(w*, ``against``; default the reward) with the floor latents
-    tied and in a random order."""
-    against = reward if against is None else against
+def best_response(reward: torch.Tensor, cfg: ReweightConfig, seed: int = 0) -> tuple[float, torch.Tensor, torch.Tensor]:
+    """Eq. 6's best response w* to ``reward`` (floored as the bank trainer floors it): (the share p of
+    latents at the floor, w* with the floor latents tied, w* with them in a random order)."""
     best, _ = round_target(reward, cfg)
     at_floor = best <= cfg.floor
     best = best.double()  # float64, so the jitter orders every floor latent
     jitter = torch.rand(len(best), generator=torch.Generator().manual_seed(seed + 1_000_003), dtype=torch.float64) * 1e-6
-    return {"p": float(at_floor.double().mean()), "tied": spearmanr(best, against)[0],
-            "random": spearmanr(torch.where(at_floor, best + jitter, best), against)[0]}
+    return float(at_floor.double().mean()), best, torch.where(at_floor, best + jitter, best)
 
 
 def main() -> None:
@@ -99,18 +95,17 @@ def main() -> None:
     reward, what = c_test, "c(z)"
     if cfg.d_weight:
         with torch.no_grad():
-            d_run = torch.cat([run.D.eval()(run.G(zb)).flatten() for zb in z_test.split(1000)])
+            d_run = torch.cat([scores(run.D.eval(), run.G(zb)) for zb in z_test.split(1000)])
         # standardised over the held-out latents, as the trainer standardises each bank
-        reward, what = _standard(c_test) + cfg.d_weight * _standard(d_run), f"c(z) + {cfg.d_weight:g} D(G(z)), standardised"
+        reward, what = combined_reward(c_test, d_run, cfg.d_weight), f"c(z) + {cfg.d_weight:g} D(G(z)), standardised"
         print(f"trained w: Spearman {spearmanr(w_test, reward)[0]:.3f} with its reward, {what}")
-    ceil = best_response_ceiling(reward, cfg, seed=args.seed)
-    print(f"Eq. 6's best response to {what} (m = {cfg.m:g}): {ceil['p']:.3f} of the latents at the floor; "
-          f"Spearman with its reward {ceil['tied']:.3f} (floor tied), {ceil['random']:.3f} (floor in random "
-          f"order; 1 - p^3 = {1 - ceil['p'] ** 3:.3f})")
+    p, tied, shuffled = best_response(reward, cfg, args.seed)
+    print(f"Eq. 6's best response to {what} (m = {cfg.m:g}): {p:.3f} of the latents at the floor; "
+          f"Spearman with its reward {spearmanr(tied, reward)[0]:.3f} (floor tied), "
+          f"{spearmanr(shuffled, reward)[0]:.3f} (floor in random order; 1 - p^3 = {1 - p ** 3:.3f})")
     if cfg.d_weight:
-        ceil = best_response_ceiling(reward, cfg, c_test, args.seed)
-        print(f"the same best response: Spearman with c(z) {ceil['tied']:.3f} (floor tied), {ceil['random']:.3f} "
-              f"(floor in random order)")
+        print(f"the same best response: Spearman with c(z) {spearmanr(tied, c_test)[0]:.3f} (floor tied), "
+              f"{spearmanr(shuffled, c_test)[0]:.3f} (floor in random order)")
     state = Path(args.w_dir) / STATE
     if state.is_file():
         tensors = load_tensors(state)[0]

@@ -66,6 +66,12 @@ def _standard(x: torch.Tensor) -> torch.Tensor:
     return (x - x.mean()) / x.std().clamp_min(1e-12)
 
 
+def combined_reward(d_critic: torch.Tensor, d_run: torch.Tensor, d_weight: float) -> torch.Tensor:
+    """The scores a bank round steps w up with ``d_weight`` > 0: the critic's and the run's D's
+    scores of the same images, each standardised over them, the latter weighted by ``d_weight``."""
+    return _standard(d_critic) + d_weight * _standard(d_run)
+
+
 def _spearman(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(spearmanr(a.cpu().numpy(), b.cpu().numpy()).statistic)
 
@@ -259,7 +265,7 @@ class WTrainer:
         self.critic.train()
         if self.D is None:
             return d, d
-        return d, _standard(d) + self.cfg.d_weight * _standard(self._on_rows(lambda b: scores(self.D, b), x))
+        return d, combined_reward(d, self._on_rows(lambda b: scores(self.D, b), x), self.cfg.d_weight)
 
     def _round(self) -> dict[str, torch.Tensor]:
         """One round of the bank trainer: critic steps on the bank, the critic's scores on it, then w
