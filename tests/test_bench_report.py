@@ -284,6 +284,7 @@ def test_bench_retrains_w_and_d_per_seed_and_resumes(tmp_path):
         w_dir = models / f"reweight-s{seed}"
         rho = critic_agreement(run.G, run.prior, load_w(w_dir), load_critic(run.D, w_dir))
         assert rs["models"]["w_spearman"] == pytest.approx(rho, abs=1e-12)
+        assert "w_reward_spearman" not in rs["models"]  # w's reward is its critic's (d_weight 0)
         assert "models" not in [r for r in recs if r["sampler"] == "base" and r["seed"] == seed][0]
     assert {r["fingerprint"]["retrain"]["w"]["rounds"] for r in recs} == {2}
     w0 = (models / "reweight-s0" / "w.safetensors").read_bytes()

@@ -430,6 +430,36 @@ def test_d_weight_adds_the_runs_fixed_d_to_ws_reward():
     assert rho[0.0][1] > 0.5 > rho[30.0][1]
 
 
+def test_agreement_ranks_a_d_weight_w_against_its_reward_too(tmp_path):
+    """agreement.json of a w trained with ``d_weight``: Spearman with its final critic and with its
+    reward, recomputed here from the saved files on the same held-out latents (numpy
+    standardisation, scipy ranks). As in the test above, the run's D scores x_0 and the critic learns
+    x_1; with d_weight 30 w follows D, so it ranks like its reward and not like its critic."""
+    from latentrw.reweight import load_critic, load_w
+    from latentrw.seeding import derive_seed
+    from latentrw.w_trainer import AGREEMENT, w_agreement
+
+    prior, D = GaussianPrior(2), _linear_first_coordinate()
+    real = torch.randn(512, 2, generator=torch.Generator().manual_seed(1)) + torch.tensor([0.0, 3.0])
+    cfg = ReweightConfig(rounds=12, critic_steps=10, w_steps=60, bank=2000, step_size=0.3, lr_d=0.05, d_weight=30.0)
+    WTrainer(nn.Identity(), D, prior, real, cfg, tmp_path / "w").fit()
+    found = w_agreement(nn.Identity(), D, prior, tmp_path / "w", n=3000)
+    assert json.loads((tmp_path / "w" / AGREEMENT).read_text()) == found
+
+    z = prior.sample(3000, torch.Generator().manual_seed(derive_seed(1, "held-out")))
+    with torch.no_grad():
+        wz = load_w(tmp_path / "w")(z).numpy()
+        c = load_critic(D, tmp_path / "w")(z).flatten().double().numpy()
+        d = D(z).flatten().double().numpy()
+    reward = (c - c.mean()) / c.std(ddof=1) + 30.0 * (d - d.mean()) / d.std(ddof=1)
+    assert found["spearman_w_critic"] == pytest.approx(spearmanr(wz, c).statistic, abs=1e-6)
+    assert found["spearman_w_reward"] == pytest.approx(spearmanr(wz, reward).statistic, abs=1e-6)
+    assert found["spearman_w_reward"] > 0.8 > found["spearman_w_critic"], found
+    # read back from the file, not computed again
+    (tmp_path / "w" / AGREEMENT).write_text('{"spearman_w_critic": 0.5, "n": 1}')
+    assert w_agreement(nn.Identity(), D, prior, tmp_path / "w") == {"spearman_w_critic": 0.5, "n": 1}
+
+
 class Column(nn.Module):
     """A small critic returning (N, 1) -- as StyleGAN2's and many plug-ins' do -- or (N,) when flat."""
 

@@ -69,7 +69,8 @@ def seed_models(run: Run, out: Path, seed: int, need_w: bool, need_disc: bool, w
                 calibration_options: dict, say=lambda line: None, tune_ga: bool = False, tune_n: int = 5000) -> dict:
     """Train (or reuse) what the samplers of this seed need; returns ``{"w_dir", "calibrated_dir",
     "w_seconds", "w_spearman", "calibration_seconds"}`` for those needed (``w_spearman``: w against
-    its final critic on held-out latents, :func:`latentrw.w_trainer.w_agreement`), and w's tuned
+    its final critic on held-out latents, :func:`latentrw.w_trainer.w_agreement`; for a w trained with
+    ``d_weight`` > 0 also ``w_reward_spearman``, w against the reward it was trained on), and w's tuned
     latentGA steps (``ga_steps``; with ``tune_ga`` tuned once on ``tune_n`` samples per candidate:
     :mod:`latentrw.ga_steps`). ``say``
     hears of each training started.
@@ -93,8 +94,10 @@ def seed_models(run: Run, out: Path, seed: int, need_w: bool, need_disc: bool, w
                            lambda saved: ReweightConfig.from_dict(saved).to_dict()):
             say(f"seed {seed}: training w into {w_dir}")
             _timed(w_dir, lambda: WTrainer(run.G, run.D, run.prior, training_split(), cfg, w_dir).fit())
-        found |= {"w_dir": w_dir, "w_seconds": _seconds(w_dir),
-                  "w_spearman": w_agreement(run.G, run.D, run.prior, w_dir)}
+        agreement = w_agreement(run.G, run.D, run.prior, w_dir)
+        found |= {"w_dir": w_dir, "w_seconds": _seconds(w_dir), "w_spearman": agreement["spearman_w_critic"]}
+        if "spearman_w_reward" in agreement:
+            found["w_reward_spearman"] = agreement["spearman_w_reward"]
         steps = tuned_steps(w_dir)  # None also for a tuning of an earlier w: then tuned again
         if tune_ga and steps is None:
             say(f"seed {seed}: tuning latentGA's steps for {w_dir}")

@@ -43,7 +43,7 @@ from latentrw.reweight import (
 from latentrw.seeding import derive_seed
 
 CONFIG, LOG, STATE = "config.json", "log.jsonl", "state.safetensors"
-AGREEMENT = "agreement.json"  # Spearman(w, its final critic), written beside a trained w
+AGREEMENT = "agreement.json"  # Spearman(w, its final critic) (and its reward), written beside a trained w
 MIN_FIT_STEPS = 200  # fewer regression steps (bank) or w-steps (Algorithm 1) leave w near its start
 
 
@@ -389,28 +389,47 @@ class WTrainer:
                 f"{self.cfg.warmup}-step warm-up); raise lambda1 or lower lr_w")
 
 
-def critic_agreement(G: nn.Module, prior: Prior, w: nn.Module, critic: nn.Module, n: int = 10_000,
-                     seed: int = 1) -> float:
-    """Spearman correlation of w(z) with its critic's score critic(G(z)) on ``n`` held-out latents
-    (a stream of its own, never the bank's): how well w learned what its critic prefers."""
+def _held_out(G: nn.Module, prior: Prior, w: nn.Module, critics: tuple[nn.Module, ...], n: int,
+              seed: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """w(z) and each critic's scores of G(z) on ``n`` held-out latents (a stream of its own, never
+    the bank's)."""
     g = torch.Generator(prior.device).manual_seed(derive_seed(seed, "held-out"))
     with torch.no_grad():
         z = prior.sample(n, g)
         wz = torch.cat([w(c) for c in z.split(1000)])
-        d = torch.cat([scores(critic, G(c)) for c in z.split(1000)])
+        d = [torch.cat([scores(critic, G(c)) for c in z.split(1000)]) for critic in critics]
+    return wz, d
+
+
+def critic_agreement(G: nn.Module, prior: Prior, w: nn.Module, critic: nn.Module, n: int = 10_000,
+                     seed: int = 1) -> float:
+    """Spearman correlation of w(z) with its critic's score critic(G(z)) on ``n`` held-out latents
+    (a stream of its own, never the bank's): how well w learned what its critic prefers."""
+    wz, (d,) = _held_out(G, prior, w, (critic,), n, seed)
     return _spearman(wz, d)
 
 
-def w_agreement(G: nn.Module, D: nn.Module, prior: Prior, w_dir: Path, n: int = 10_000) -> float:
-    """:func:`critic_agreement` of the w trained in ``w_dir`` with the critic saved beside it, kept
-    in ``w_dir/agreement.json``: read from there when present (a :class:`WTrainer` training into
+def w_agreement(G: nn.Module, D: nn.Module, prior: Prior, w_dir: Path, n: int = 10_000) -> dict:
+    """How well the w trained in ``w_dir`` learned what it was trained on, on ``n`` held-out latents:
+    ``spearman_w_critic``, its :func:`critic_agreement` with the critic saved beside it, and for a w
+    trained with ``d_weight`` > 0 also ``spearman_w_reward``, its Spearman correlation with the scores
+    its rounds stepped it up with (:func:`combined_reward` of that critic and the run's ``D``,
+    standardised over the held-out latents as a round standardises them over its bank).
+
+    Kept in ``w_dir/agreement.json``: read from there when present (a :class:`WTrainer` training into
     ``w_dir`` deletes it first), else computed and written."""
     path = Path(w_dir) / AGREEMENT
     if path.is_file():
-        return json.loads(path.read_text())["spearman_w_critic"]
-    rho = critic_agreement(G, prior, load_w(w_dir, prior.device), load_critic(D, w_dir), n)
-    atomic_write_json(path, {"spearman_w_critic": rho, "n": n})
-    return rho
+        return json.loads(path.read_text())
+    cfg = ReweightConfig.from_dict(json.loads((Path(w_dir) / CONFIG).read_text()))
+    d_weight = cfg.d_weight if cfg.trainer == "bank" else 0.0  # Algorithm 1 steps w up with the critic alone
+    critics = (load_critic(D, w_dir),) + ((copy.deepcopy(D).eval(),) if d_weight else ())
+    wz, d = _held_out(G, prior, load_w(w_dir, prior.device), critics, n, seed=1)
+    found = {"spearman_w_critic": _spearman(wz, d[0]), "n": n}
+    if d_weight:
+        found["spearman_w_reward"] = _spearman(wz, combined_reward(d[0], d[1], d_weight))
+    atomic_write_json(path, found)
+    return found
 
 
 def train_w(G: nn.Module, D: nn.Module, prior: Prior, real: torch.Tensor, config: ReweightConfig,

@@ -152,10 +152,11 @@ def reweight(run_dir: Path, gp_weight: float | None, seed: int, out: Path | None
     w, _ = WTrainer(run.G, run.D, run.prior, real, cfg, out, progress=not quiet).fit()
     if not distributed.is_main():  # under torchrun rank 0 wrote w and draws the figures
         return
-    rho = w_agreement(run.G, run.D, run.prior, out)
-    also = f" (its W1 critic; w's reward also holds the run's D × {cfg.d_weight:g})" if cfg.d_weight else ""
-    click.echo(f"w written to {out / 'w.safetensors'} (log: {out / 'log.jsonl'}); Spearman(w, its critic) on "
-               f"10,000 held-out latents: {rho:.3f}{also}")
+    agreement = w_agreement(run.G, run.D, run.prior, out)
+    also = (f"; Spearman(w, its reward: the critic's and the run's D × {cfg.d_weight:g}, standardised) "
+            f"{agreement['spearman_w_reward']:.3f}" if "spearman_w_reward" in agreement else "")
+    click.echo(f"w written to {out / 'w.safetensors'} (log: {out / 'log.jsonl'}); on 10,000 held-out latents "
+               f"Spearman(w, its critic) {agreement['spearman_w_critic']:.3f}{also}")
     if not no_figures:
         from latentrw.figures import reweight_figures
 
