@@ -455,9 +455,16 @@ def test_agreement_ranks_a_d_weight_w_against_its_reward_too(tmp_path):
     assert found["spearman_w_critic"] == pytest.approx(spearmanr(wz, c).statistic, abs=1e-6)
     assert found["spearman_w_reward"] == pytest.approx(spearmanr(wz, reward).statistic, abs=1e-6)
     assert found["spearman_w_reward"] > 0.8 > found["spearman_w_critic"], found
-    # read back from the file, not computed again
+    # read back from the file, not computed again; a file without the reward figure is completed
+    (tmp_path / "w" / AGREEMENT).write_text('{"spearman_w_critic": 0.5, "n": 1, "spearman_w_reward": 0.5}')
+    assert w_agreement(nn.Identity(), D, prior, tmp_path / "w")["spearman_w_critic"] == 0.5
     (tmp_path / "w" / AGREEMENT).write_text('{"spearman_w_critic": 0.5, "n": 1}')
-    assert w_agreement(nn.Identity(), D, prior, tmp_path / "w") == {"spearman_w_critic": 0.5, "n": 1}
+    assert w_agreement(nn.Identity(), D, prior, tmp_path / "w", n=3000) == found
+    # Algorithm 1 steps w up with its critic alone, whatever d_weight says: no reward figure
+    config = json.loads((tmp_path / "w" / "config.json").read_text())
+    (tmp_path / "w" / "config.json").write_text(json.dumps({**config, "trainer": "algorithm1"}))
+    (tmp_path / "w" / AGREEMENT).unlink()
+    assert "spearman_w_reward" not in w_agreement(nn.Identity(), D, prior, tmp_path / "w", n=3000)
 
 
 class Column(nn.Module):

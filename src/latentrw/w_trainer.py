@@ -397,8 +397,9 @@ def _held_out(G: nn.Module, prior: Prior, w: nn.Module, critics: tuple[nn.Module
     with torch.no_grad():
         z = prior.sample(n, g)
         wz = torch.cat([w(c) for c in z.split(1000)])
-        d = [torch.cat([scores(critic, G(c)) for c in z.split(1000)]) for critic in critics]
-    return wz, d
+        # every critic scores the same images: G runs once per chunk (a G with noise per call included)
+        chunks = [[scores(critic, x) for critic in critics] for x in map(G, z.split(1000))]
+    return wz, [torch.cat(column) for column in zip(*chunks)]
 
 
 def critic_agreement(G: nn.Module, prior: Prior, w: nn.Module, critic: nn.Module, n: int = 10_000,
@@ -417,12 +418,16 @@ def w_agreement(G: nn.Module, D: nn.Module, prior: Prior, w_dir: Path, n: int = 
     standardised over the held-out latents as a round standardises them over its bank).
 
     Kept in ``w_dir/agreement.json``: read from there when present (a :class:`WTrainer` training into
-    ``w_dir`` deletes it first), else computed and written."""
+    ``w_dir`` deletes it first), else computed and written; a kept file without the reward figure a
+    d_weight w should have is computed again where ``critic.safetensors`` is beside it."""
     path = Path(w_dir) / AGREEMENT
-    if path.is_file():
-        return json.loads(path.read_text())
     cfg = ReweightConfig.from_dict(json.loads((Path(w_dir) / CONFIG).read_text()))
     d_weight = cfg.d_weight if cfg.trainer == "bank" else 0.0  # Algorithm 1 steps w up with the critic alone
+    if path.is_file():
+        found = json.loads(path.read_text())
+        # a file written before the reward figure existed is completed where the critic is at hand
+        if not d_weight or "spearman_w_reward" in found or not (Path(w_dir) / CRITIC_FILE).is_file():
+            return found
     critics = (load_critic(D, w_dir),) + ((copy.deepcopy(D).eval(),) if d_weight else ())
     wz, d = _held_out(G, prior, load_w(w_dir, prior.device), critics, n, seed=1)
     found = {"spearman_w_critic": _spearman(wz, d[0]), "n": n}

@@ -153,7 +153,7 @@ def reweight(run_dir: Path, gp_weight: float | None, seed: int, out: Path | None
     if not distributed.is_main():  # under torchrun rank 0 wrote w and draws the figures
         return
     agreement = w_agreement(run.G, run.D, run.prior, out)
-    also = (f"; Spearman(w, its reward: the critic's and the run's D × {cfg.d_weight:g}, standardised) "
+    also = (f"; Spearman(w, its reward = std(critic) + {cfg.d_weight:g}·std(D)) "
             f"{agreement['spearman_w_reward']:.3f}" if "spearman_w_reward" in agreement else "")
     click.echo(f"w written to {out / 'w.safetensors'} (log: {out / 'log.jsonl'}); on 10,000 held-out latents "
                f"Spearman(w, its critic) {agreement['spearman_w_critic']:.3f}{also}")
