@@ -144,6 +144,12 @@ class ReweightConfig:
         """The critic's learning rate: ``lr_d`` when set, else the trainer's default (CRITIC_LR)."""
         return CRITIC_LR[self.trainer] if self.lr_d is None else self.lr_d
 
+    @property
+    def reward_d_weight(self) -> float:
+        """The weight of the run's D in w's reward: ``d_weight`` for the bank trainer; 0 for Algorithm 1,
+        which steps w up with its critic alone."""
+        return self.d_weight if self.trainer == "bank" else 0.0
+
     def polishes(self, round_: int) -> bool:
         """Whether the bank trainer's round ``round_`` (0-based) is one of the last ``polish``."""
         return round_ >= self.rounds - self.polish

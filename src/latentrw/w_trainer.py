@@ -103,7 +103,7 @@ class WTrainer:
             torch.manual_seed(cfg.seed)
             self.w = WNetwork(prior.z_dim, cfg.depth, cfg.width, cfg.m).to(self.device)
         self.critic = copy.deepcopy(D).train()  # G and the prior only ever run under no_grad: frozen
-        self.D = copy.deepcopy(D).eval() if self.bank and cfg.d_weight else None
+        self.D = copy.deepcopy(D).eval() if cfg.reward_d_weight else None
         self.n_critic = cfg.critic_steps if self.bank else cfg.n_d
         self.opt_w = torch.optim.Adam(self.w.parameters(), lr=cfg.lr_w, betas=cfg.betas)
         self.opt_d = (torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr, betas=cfg.betas)
@@ -265,7 +265,7 @@ class WTrainer:
         self.critic.train()
         if self.D is None:
             return d, d
-        return d, combined_reward(d, self._on_rows(lambda b: scores(self.D, b), x), self.cfg.d_weight)
+        return d, combined_reward(d, self._on_rows(lambda b: scores(self.D, b), x), self.cfg.reward_d_weight)
 
     def _round(self) -> dict[str, torch.Tensor]:
         """One round of the bank trainer: critic steps on the bank, the critic's scores on it, then w
@@ -422,7 +422,7 @@ def w_agreement(G: nn.Module, D: nn.Module, prior: Prior, w_dir: Path, n: int = 
     d_weight w should have is computed again where ``critic.safetensors`` is beside it."""
     path = Path(w_dir) / AGREEMENT
     cfg = ReweightConfig.from_dict(json.loads((Path(w_dir) / CONFIG).read_text()))
-    d_weight = cfg.d_weight if cfg.trainer == "bank" else 0.0  # Algorithm 1 steps w up with the critic alone
+    d_weight = cfg.reward_d_weight
     if path.is_file():
         found = json.loads(path.read_text())
         # a file written before the reward figure existed is completed where the critic is at hand
